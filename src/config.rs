@@ -1,0 +1,164 @@
+//! Command line and environment: every tunable, its default and its `HEARSAY_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// hearsay: a self-hosted, OpenAI-compatible speech server.
+#[derive(Debug, Parser)]
+#[command(name = "hearsay", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the OpenAI audio API over HTTP.
+    Serve(ServeConfig),
+}
+
+/// Everything `hearsay serve` needs, passed around whole.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "HEARSAY_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "HEARSAY_PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Directory holding the models (whisper.cpp `*.bin` files).
+    #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
+    pub models_dir: PathBuf,
+
+    /// Installed speech-to-text model that OpenAI names such as `whisper-1` resolve to.
+    /// Defaults to the only one installed, otherwise the first by name.
+    #[arg(long, env = "HEARSAY_DEFAULT_STT_MODEL")]
+    pub default_stt_model: Option<String>,
+
+    /// Largest accepted request body, in bytes (OpenAI's limit is 25 MiB).
+    #[arg(long, env = "HEARSAY_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
+    /// Longest accepted audio, in seconds of decoded sound.
+    #[arg(long, env = "HEARSAY_MAX_AUDIO_SECONDS", default_value_t = 7200.0)]
+    pub max_audio_seconds: f64,
+
+    /// CPU threads for inference in total; 0 uses every core.
+    #[arg(long, env = "HEARSAY_THREADS", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Speech-to-text jobs that run at once; they share `--threads` between them.
+    #[arg(long, env = "HEARSAY_MAX_CONCURRENT", default_value_t = 1)]
+    pub max_concurrent: usize,
+
+    /// Jobs that may wait for a free worker; beyond this, requests get 429.
+    #[arg(long, env = "HEARSAY_MAX_QUEUE", default_value_t = 16)]
+    pub max_queue: usize,
+
+    /// Log output format.
+    #[arg(long, env = "HEARSAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// How inference threads are shared out, derived so that the ggml threads in flight never
+/// exceed the cores (ggml workers spin while they wait, so oversubscription collapses speed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadPlan {
+    pub workers: usize,
+    pub threads_per_job: usize,
+}
+
+impl ServeConfig {
+    /// Defaults for tests and embedding; the same values the CLI uses.
+    pub fn new(models_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Cli::parse_from(["hearsay", "serve"]);
+        let Command::Serve(ref mut serve) = config.command;
+        serve.models_dir = models_dir.into();
+        serve.clone()
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        let ip: std::net::IpAddr = if host == "localhost" {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            host.parse()
+                .map_err(|_| anyhow::anyhow!("`--host {}` is not an IP address", self.host))?
+        };
+        Ok(SocketAddr::new(ip, self.port))
+    }
+
+    pub fn thread_plan(&self) -> ThreadPlan {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        plan_threads(self.threads, cores, self.max_concurrent)
+    }
+}
+
+fn plan_threads(requested: usize, cores: usize, max_concurrent: usize) -> ThreadPlan {
+    let budget = if requested == 0 { cores } else { requested }.max(1);
+    let workers = max_concurrent.clamp(1, budget);
+    ThreadPlan {
+        workers,
+        threads_per_job: (budget / workers).max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_in_flight_never_exceed_the_budget() {
+        for cores in 1..=16 {
+            for workers in 1..=20 {
+                let plan = plan_threads(0, cores, workers);
+                assert!(plan.workers * plan.threads_per_job <= cores);
+                assert!(plan.workers >= 1 && plan.threads_per_job >= 1);
+            }
+        }
+        assert_eq!(
+            plan_threads(0, 2, 1),
+            ThreadPlan {
+                workers: 1,
+                threads_per_job: 2
+            }
+        );
+        assert_eq!(
+            plan_threads(6, 16, 4),
+            ThreadPlan {
+                workers: 4,
+                threads_per_job: 1
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let config = ServeConfig::new("m");
+        assert_eq!(config.host, "127.0.0.1");
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.max_upload_bytes, 26_214_400);
+        assert_eq!(config.models_dir, PathBuf::from("m"));
+    }
+
+    #[test]
+    fn localhost_and_ipv6_hosts_parse() {
+        let mut config = ServeConfig::new("m");
+        config.host = "localhost".into();
+        assert!(config.listen_addr().unwrap().ip().is_loopback());
+        config.host = "[::1]".into();
+        assert!(config.listen_addr().unwrap().is_ipv6());
+        config.host = "example.com".into();
+        assert!(config.listen_addr().is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! hearsay: OpenAI's audio API served from the user's own machine.
+//!
+//! `config` → `models` (find and validate files) → `stt` (engine, workers) → `http` (wire).
+
+pub mod audio;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod models;
+pub mod server;
+pub mod stt;
+pub mod telemetry;
+
+pub use config::ServeConfig;
+pub use server::{RunningServer, serve, start};

@@ -1,0 +1,136 @@
+//! Inference workers: OS threads that own whisper states, fed by a bounded queue, so that
+//! blocking inference never runs on the async runtime and a full queue means 429, not a pile-up.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use tokio::sync::oneshot;
+
+use super::whisper::{WhisperModel, WhisperWorker};
+use super::{RawTranscript, SttError, TranscribeOptions};
+use crate::config::ThreadPlan;
+
+struct Job {
+    model: Arc<WhisperModel>,
+    pcm: Vec<f32>,
+    options: TranscribeOptions,
+    cancel: Arc<AtomicBool>,
+    reply: oneshot::Sender<Result<RawTranscript, SttError>>,
+}
+
+/// Sets its flag when dropped: the request future that owns it was dropped because the client
+/// went away, so the job is skipped if queued and aborted if running.
+pub struct CancelOnDrop(Arc<AtomicBool>);
+
+impl CancelOnDrop {
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicBool::new(false)))
+    }
+
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl Default for CancelOnDrop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A fixed set of inference threads behind a bounded queue.
+pub struct SttPool {
+    queue: async_channel::Sender<Job>,
+    busy: Arc<AtomicUsize>,
+    plan: ThreadPlan,
+}
+
+impl SttPool {
+    /// Starts `plan.workers` threads of `plan.threads_per_job` ggml threads each; at most
+    /// `max_queue` jobs wait for a free worker.
+    pub fn start(plan: ThreadPlan, max_queue: usize) -> Self {
+        let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
+        let busy = Arc::new(AtomicUsize::new(0));
+        for index in 0..plan.workers {
+            let jobs = jobs.clone();
+            let busy = Arc::clone(&busy);
+            let spawned = std::thread::Builder::new()
+                .name(format!("stt-worker-{index}"))
+                .spawn(move || worker_loop(&jobs, &busy, plan.threads_per_job));
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start an inference thread");
+            }
+        }
+        Self { queue, busy, plan }
+    }
+
+    pub fn plan(&self) -> ThreadPlan {
+        self.plan
+    }
+
+    /// Jobs waiting for a worker.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Queues a job and waits for its result; [`SttError::Overloaded`] if the queue is full.
+    pub async fn run(
+        &self,
+        model: Arc<WhisperModel>,
+        pcm: Vec<f32>,
+        options: TranscribeOptions,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<RawTranscript, SttError> {
+        let (reply, response) = oneshot::channel();
+        let job = Job {
+            model,
+            pcm,
+            options,
+            cancel,
+            reply,
+        };
+        self.queue.try_send(job).map_err(|error| match error {
+            async_channel::TrySendError::Full(_) => SttError::Overloaded,
+            async_channel::TrySendError::Closed(_) => {
+                SttError::Engine("the inference workers have stopped".into())
+            }
+        })?;
+        response
+            .await
+            .map_err(|_| SttError::Engine("an inference worker stopped unexpectedly".into()))?
+    }
+}
+
+fn worker_loop(jobs: &async_channel::Receiver<Job>, busy: &AtomicUsize, threads: usize) {
+    let mut worker = WhisperWorker::new(threads);
+    while let Ok(job) = jobs.recv_blocking() {
+        if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
+            tracing::debug!("skipping a job whose client went away");
+            continue;
+        }
+        busy.fetch_add(1, Ordering::Relaxed);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            worker.transcribe(&job.model, &job.pcm, &job.options, &job.cancel)
+        }));
+        busy.fetch_sub(1, Ordering::Relaxed);
+        let result = outcome.unwrap_or_else(|_| {
+            // The states may be half-written: start clean for the next job.
+            worker.reset();
+            Err(SttError::Engine("inference panicked".into()))
+        });
+        // The receiver is gone if the client left meanwhile; nothing to tell.
+        let _ = job.reply.send(result);
+    }
+}

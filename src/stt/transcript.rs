@@ -1,0 +1,277 @@
+//! Turns raw whisper output into OpenAI's transcript: segment fields, words, clamped times.
+
+use std::io::Write;
+
+use super::{RawSegment, RawToken, RawTranscript, TranscribeOptions};
+
+/// A finished transcription, in OpenAI's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub task: super::Task,
+    /// Whisper language code (`de`).
+    pub language: &'static str,
+    /// Seconds of audio.
+    pub duration: f64,
+    pub text: String,
+    pub segments: Vec<Segment>,
+    pub words: Vec<Word>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub id: usize,
+    /// Start of the 30 s window that produced this segment, in 10 ms frames.
+    pub seek: i64,
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    pub tokens: Vec<i32>,
+    pub temperature: f32,
+    pub avg_logprob: f64,
+    pub compression_ratio: f64,
+    pub no_speech_prob: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub word: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Builds the transcript for `duration` seconds of audio; every time is clamped to it.
+pub fn build_transcript(
+    raw: RawTranscript,
+    options: &TranscribeOptions,
+    duration: f64,
+) -> Transcript {
+    let clamp = |centiseconds: i64| (centiseconds as f64 / 100.0).clamp(0.0, duration);
+    let mut segments = Vec::with_capacity(raw.segments.len());
+    let mut words = Vec::new();
+    let mut seek = 0;
+    for (id, raw_segment) in raw.segments.iter().enumerate() {
+        seek = window_start(raw_segment).unwrap_or(seek);
+        let start = clamp(raw_segment.t0);
+        let end = clamp(raw_segment.t1).max(start);
+        segments.push(Segment {
+            id,
+            seek,
+            start,
+            end,
+            text: raw_segment.text.clone(),
+            tokens: raw_segment
+                .tokens
+                .iter()
+                .filter(|t| !t.is_control)
+                .map(|t| t.id)
+                .collect(),
+            temperature: options.temperature,
+            avg_logprob: average_logprob(&raw_segment.tokens),
+            compression_ratio: compression_ratio(&raw_segment.text),
+            no_speech_prob: f64::from(raw_segment.no_speech_prob),
+        });
+        if options.word_timestamps {
+            words.extend(words_of(&raw_segment.tokens, start, end, clamp));
+        }
+    }
+    let text = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<String>()
+        .trim()
+        .to_string();
+    Transcript {
+        task: options.task,
+        language: raw.language,
+        duration,
+        text,
+        segments,
+        words,
+    }
+}
+
+/// whisper.cpp does not report a segment's window, but a segment that opens with a timestamp
+/// token `<|t|>` at absolute time t0 began in the window at `t0 - t`.
+fn window_start(segment: &RawSegment) -> Option<i64> {
+    let first = segment.tokens.first()?;
+    first
+        .timestamp
+        .map(|relative| (segment.t0 - relative).max(0))
+}
+
+fn average_logprob(tokens: &[RawToken]) -> f64 {
+    let scored: Vec<f64> = tokens
+        .iter()
+        .filter(|t| !t.is_control)
+        .map(|t| f64::from(t.logprob))
+        .collect();
+    if scored.is_empty() {
+        return 0.0;
+    }
+    scored.iter().sum::<f64>() / scored.len() as f64
+}
+
+/// Text bytes over zlib-compressed bytes, as OpenAI's whisper computes it: repetitive
+/// (hallucinated) text compresses well and scores high.
+pub fn compression_ratio(text: &str) -> f64 {
+    if text.is_empty() {
+        return 0.0;
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let compressed = encoder
+        .write_all(text.as_bytes())
+        .and_then(|()| encoder.finish());
+    match compressed {
+        Ok(bytes) if !bytes.is_empty() => text.len() as f64 / bytes.len() as f64,
+        _ => 0.0,
+    }
+}
+
+/// Groups text tokens into words: a token that begins with a space starts a new word.
+/// Punctuation is trimmed from the ends of a word, as OpenAI's `words` show it.
+fn words_of(
+    tokens: &[RawToken],
+    segment_start: f64,
+    segment_end: f64,
+    clamp: impl Fn(i64) -> f64,
+) -> Vec<Word> {
+    let mut words: Vec<(Vec<u8>, f64, f64)> = Vec::new();
+    for token in tokens
+        .iter()
+        .filter(|t| !t.is_control && t.timestamp.is_none())
+    {
+        let start = clamp(token.t0).clamp(segment_start, segment_end);
+        let end = clamp(token.t1).clamp(start, segment_end);
+        let starts_word = token.bytes.first() == Some(&b' ');
+        match words.last_mut() {
+            Some((bytes, _, word_end)) if !starts_word => {
+                bytes.extend_from_slice(&token.bytes);
+                *word_end = end;
+            }
+            _ => words.push((token.bytes.clone(), start, end)),
+        }
+    }
+    words
+        .into_iter()
+        .filter_map(|(bytes, start, end)| {
+            let text = String::from_utf8_lossy(&bytes);
+            let word = text
+                .trim()
+                .trim_matches(|c: char| {
+                    c.is_ascii_punctuation() && c != '\'' || c == '¿' || c == '¡'
+                })
+                .trim();
+            (!word.is_empty()).then(|| Word {
+                word: word.to_string(),
+                start,
+                end,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stt::Task;
+
+    fn text_token(id: i32, text: &str, t0: i64, t1: i64) -> RawToken {
+        RawToken {
+            id,
+            bytes: text.as_bytes().to_vec(),
+            logprob: -0.5,
+            t0,
+            t1,
+            is_control: false,
+            timestamp: None,
+        }
+    }
+
+    fn timestamp_token(id: i32, relative: i64, at: i64) -> RawToken {
+        RawToken {
+            timestamp: Some(relative),
+            logprob: 0.0,
+            ..text_token(id, "", at, at)
+        }
+    }
+
+    fn window(offset: i64) -> RawSegment {
+        RawSegment {
+            t0: offset,
+            t1: offset + 100,
+            text: " hallo welt.".into(),
+            no_speech_prob: 0.25,
+            tokens: vec![
+                timestamp_token(50364, 0, offset),
+                text_token(256, " hallo", offset, offset + 55),
+                text_token(257, " welt", offset + 55, offset + 95),
+                text_token(13, ".", offset + 95, offset + 100),
+                timestamp_token(50414, 100, offset + 100),
+            ],
+        }
+    }
+
+    fn options(words: bool) -> TranscribeOptions {
+        TranscribeOptions {
+            word_timestamps: words,
+            ..TranscribeOptions::default()
+        }
+    }
+
+    #[test]
+    fn segments_carry_every_openai_field() {
+        let raw = RawTranscript {
+            language: "de",
+            segments: vec![window(0), window(3000)],
+        };
+        let transcript = build_transcript(raw, &options(false), 65.0);
+        assert_eq!(transcript.text, "hallo welt. hallo welt.");
+        assert_eq!(transcript.segments.len(), 2);
+        let second = &transcript.segments[1];
+        assert_eq!((second.id, second.seek), (1, 3000));
+        assert_eq!((second.start, second.end), (30.0, 31.0));
+        assert_eq!(second.tokens, vec![50364, 256, 257, 13, 50414]);
+        assert!((second.avg_logprob - (-0.3)).abs() < 1e-9);
+        assert_eq!(second.no_speech_prob, 0.25);
+        assert!(second.compression_ratio > 0.0);
+        assert!(transcript.words.is_empty());
+    }
+
+    #[test]
+    fn words_are_grouped_trimmed_and_clamped() {
+        let raw = RawTranscript {
+            language: "de",
+            segments: vec![window(0)],
+        };
+        let transcript = build_transcript(raw, &options(true), 0.8);
+        let words: Vec<_> = transcript
+            .words
+            .iter()
+            .map(|w| (w.word.as_str(), w.start, w.end))
+            .collect();
+        assert_eq!(words, vec![("hallo", 0.0, 0.55), ("welt", 0.55, 0.8)]);
+        assert_eq!(transcript.segments[0].end, 0.8);
+        assert_eq!(transcript.task, Task::Transcribe);
+    }
+
+    #[test]
+    fn subword_tokens_join_into_one_word() {
+        let tokens = vec![
+            text_token(1, " Wort", 0, 10),
+            text_token(2, "schatz", 10, 30),
+            text_token(3, " ist", 30, 40),
+        ];
+        let words = words_of(&tokens, 0.0, 1.0, |cs| cs as f64 / 100.0);
+        assert_eq!(words[0].word, "Wortschatz");
+        assert_eq!((words[0].start, words[0].end), (0.0, 0.3));
+        assert_eq!(words[1].word, "ist");
+    }
+
+    #[test]
+    fn repetitive_text_compresses_well() {
+        let varied = compression_ratio(" The quick brown fox jumps over the lazy dog.");
+        let repeated = compression_ratio(&" thank you".repeat(40));
+        assert!(repeated > 2.4 && varied < 2.0, "{repeated} {varied}");
+        assert_eq!(compression_ratio(""), 0.0);
+    }
+}

@@ -1,0 +1,260 @@
+//! The whisper.cpp engine: the only code in hearsay that touches whisper-rs.
+//!
+//! Model files reach this module only after `models::ggml` validated them, because
+//! whisper.cpp aborts the process on some malformed files.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+use whisper_rs::{WhisperState, WhisperToken};
+
+use super::{RawSegment, RawToken, RawTranscript, SttError, Task, TranscribeOptions};
+use crate::models::SttModelFile;
+
+/// whisper.cpp keeps at most this many prompt tokens (half its 448-token text context).
+const MAX_PROMPT_TOKENS: usize = 223;
+/// Only the end of a long prompt can matter, so tokenize no more than this.
+const MAX_PROMPT_BYTES: usize = 4096;
+
+/// Routes whisper.cpp's and ggml's logs into `tracing` instead of stderr.
+pub fn install_log_bridge() {
+    whisper_rs::install_logging_hooks();
+}
+
+/// Loaded weights of one model, shared by every worker.
+pub struct WhisperModel {
+    pub id: String,
+    context: WhisperContext,
+    multilingual: bool,
+}
+
+impl std::fmt::Debug for WhisperModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperModel")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl WhisperModel {
+    /// Loads a validated file. whisper.cpp reads the whole file here.
+    pub fn load(file: &SttModelFile) -> Result<Arc<Self>, SttError> {
+        let context =
+            WhisperContext::new_with_params(&file.path, WhisperContextParameters::default())
+                .map_err(|e| SttError::Engine(format!("loading `{}`: {e}", file.id)))?;
+        let multilingual = context.is_multilingual();
+        Ok(Arc::new(Self {
+            id: file.id.clone(),
+            context,
+            multilingual,
+        }))
+    }
+
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+}
+
+/// One inference thread's engine: a whisper state per model it has served.
+pub struct WhisperWorker {
+    threads: i32,
+    states: HashMap<String, WhisperState>,
+}
+
+impl WhisperWorker {
+    pub fn new(threads: usize) -> Self {
+        Self {
+            threads: i32::try_from(threads).unwrap_or(1).max(1),
+            states: HashMap::new(),
+        }
+    }
+
+    /// Drops every state, e.g. after a failed run left one in an unknown condition.
+    pub fn reset(&mut self) {
+        self.states.clear();
+    }
+
+    /// Runs whisper over 16 kHz mono `pcm`. `cancel` stops it between encoder and decoder steps.
+    pub fn transcribe(
+        &mut self,
+        model: &WhisperModel,
+        pcm: &[f32],
+        options: &TranscribeOptions,
+        cancel: &AtomicBool,
+    ) -> Result<RawTranscript, SttError> {
+        if !self.states.contains_key(&model.id) {
+            let state = model
+                .context
+                .create_state()
+                .map_err(|e| SttError::Engine(format!("creating a whisper state: {e}")))?;
+            self.states.insert(model.id.clone(), state);
+        }
+        let Some(state) = self.states.get_mut(&model.id) else {
+            return Err(SttError::Engine("whisper state vanished".into()));
+        };
+
+        let prompt_tokens = match options.prompt.as_deref() {
+            Some(prompt) => prompt_tokens(&model.context, prompt)?,
+            None => Vec::new(),
+        };
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 5 });
+        params.set_n_threads(self.threads);
+        params.set_translate(options.task == Task::Translate);
+        params.set_language(language_for(model, options));
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_token_timestamps(options.word_timestamps);
+        params.set_temperature(options.temperature);
+        if options.temperature > 0.0 {
+            // A chosen temperature is used as is; 0 keeps whisper.cpp's fallback ladder.
+            params.set_temperature_inc(0.0);
+        }
+        if !prompt_tokens.is_empty() {
+            params.set_tokens(&prompt_tokens);
+        }
+        // NOTE: whisper-rs 0.16's safe abort callback is unsound (it never calls the closure),
+        // so the raw callback reads the flag directly.
+        unsafe {
+            params.set_abort_callback(Some(abort_when_set));
+            params.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
+        }
+
+        let result = state.full(params, pcm);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SttError::Cancelled);
+        }
+        result.map_err(|e| SttError::Engine(format!("whisper_full: {e}")))?;
+        Ok(collect(model, state))
+    }
+}
+
+unsafe extern "C" fn abort_when_set(flag: *mut c_void) -> bool {
+    // SAFETY: the pointer is the `&AtomicBool` borrowed for the whole `full()` call.
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
+}
+
+/// English-only models never detect: they would guess junk. Everything else uses the
+/// requested language, or detects it when none was given.
+fn language_for(model: &WhisperModel, options: &TranscribeOptions) -> Option<&'static str> {
+    if !model.multilingual {
+        return Some("en");
+    }
+    options.language
+}
+
+fn prompt_tokens(context: &WhisperContext, prompt: &str) -> Result<Vec<i32>, SttError> {
+    let mut start = prompt.len().saturating_sub(MAX_PROMPT_BYTES);
+    while !prompt.is_char_boundary(start) {
+        start += 1;
+    }
+    let tail = &prompt[start..];
+    if tail.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    // A token never spans less than one byte, so this bound always suffices.
+    let mut tokens = context
+        .tokenize(tail, tail.len() + 1)
+        .map_err(|e| SttError::Engine(format!("tokenizing the prompt: {e}")))?;
+    let excess = tokens.len().saturating_sub(MAX_PROMPT_TOKENS);
+    tokens.drain(..excess);
+    Ok(tokens)
+}
+
+fn collect(model: &WhisperModel, state: &WhisperState) -> RawTranscript {
+    let context = &model.context;
+    let (eot, beg) = (context.token_eot(), context.token_beg());
+    let language = if model.multilingual {
+        whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en")
+    } else {
+        "en"
+    };
+    let segments = state
+        .as_iter()
+        .map(|segment| {
+            let tokens = (0..segment.n_tokens())
+                .filter_map(|i| segment.get_token(i))
+                .map(|token| raw_token(&token, eot, beg))
+                .collect();
+            RawSegment {
+                t0: segment.start_timestamp(),
+                t1: segment.end_timestamp(),
+                text: segment
+                    .to_str_lossy()
+                    .map(|text| text.into_owned())
+                    .unwrap_or_default(),
+                no_speech_prob: segment.no_speech_probability(),
+                tokens,
+            }
+        })
+        .collect();
+    RawTranscript {
+        language: static_language_code(language),
+        segments,
+    }
+}
+
+fn raw_token(token: &WhisperToken<'_, '_>, eot: i32, beg: i32) -> RawToken {
+    let data = token.token_data();
+    let id = data.id;
+    let timestamp = (id >= beg).then(|| 2 * i64::from(id - beg));
+    RawToken {
+        id,
+        bytes: token.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+        logprob: data.plog,
+        t0: data.t0,
+        t1: data.t1,
+        is_control: id >= eot && timestamp.is_none(),
+        timestamp,
+    }
+}
+
+/// whisper.cpp's language table, by id.
+fn languages() -> impl Iterator<Item = (&'static str, &'static str)> {
+    (0..=whisper_rs::get_lang_max_id()).filter_map(|id| {
+        Some((
+            whisper_rs::get_lang_str(id)?,
+            whisper_rs::get_lang_str_full(id)?,
+        ))
+    })
+}
+
+fn static_language_code(code: &str) -> &'static str {
+    languages()
+        .map(|(short, _)| short)
+        .find(|short| *short == code)
+        .unwrap_or("en")
+}
+
+pub(super) fn language_code(input: &str) -> Option<&'static str> {
+    let wanted = input.trim().to_ascii_lowercase();
+    languages()
+        .find(|(short, full)| *short == wanted || *full == wanted)
+        .map(|(short, _)| short)
+}
+
+pub(super) fn language_name(code: &str) -> Option<&'static str> {
+    languages()
+        .find(|(short, _)| *short == code)
+        .map(|(_, full)| full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_resolve_by_code_and_name() {
+        assert_eq!(language_code("de"), Some("de"));
+        assert_eq!(language_code("German"), Some("de"));
+        assert_eq!(language_code(" EN "), Some("en"));
+        assert_eq!(language_code("xx"), None);
+        assert_eq!(language_code(""), None);
+        assert_eq!(language_name("de"), Some("german"));
+        assert_eq!(language_name("zh"), Some("chinese"));
+    }
+}
