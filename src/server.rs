@@ -15,11 +15,17 @@ use crate::stt::Transcriber;
 /// A server running in the background; dropping it does not stop it, [`RunningServer::stop`] does.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    state: Arc<AppState>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
+    /// The live state, for health and load figures.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
     /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
@@ -49,7 +55,8 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let app = router(Arc::new(state));
+    let state = Arc::new(state);
+    let app = router(Arc::clone(&state));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -59,7 +66,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             .await
     });
     tracing::info!("hearsay listening on http://{addr}");
-    Ok(RunningServer { addr, stop, task })
+    Ok(RunningServer {
+        addr,
+        state,
+        stop,
+        task,
+    })
 }
 
 fn build_state(config: &ServeConfig) -> AppState {

@@ -49,6 +49,7 @@ impl Drop for CancelOnDrop {
 pub struct SttPool {
     queue: async_channel::Sender<Job>,
     busy: Arc<AtomicUsize>,
+    cancelled: Arc<AtomicUsize>,
     plan: ThreadPlan,
 }
 
@@ -58,17 +59,26 @@ impl SttPool {
     pub fn start(plan: ThreadPlan, max_queue: usize) -> Self {
         let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
         let busy = Arc::new(AtomicUsize::new(0));
+        let cancelled = Arc::new(AtomicUsize::new(0));
         for index in 0..plan.workers {
             let jobs = jobs.clone();
-            let busy = Arc::clone(&busy);
+            let counters = Counters {
+                busy: Arc::clone(&busy),
+                cancelled: Arc::clone(&cancelled),
+            };
             let spawned = std::thread::Builder::new()
                 .name(format!("stt-worker-{index}"))
-                .spawn(move || worker_loop(&jobs, &busy, plan.threads_per_job));
+                .spawn(move || worker_loop(&jobs, &counters, plan.threads_per_job));
             if let Err(error) = spawned {
                 tracing::error!(%error, "could not start an inference thread");
             }
         }
-        Self { queue, busy, plan }
+        Self {
+            queue,
+            busy,
+            cancelled,
+            plan,
+        }
     }
 
     pub fn plan(&self) -> ThreadPlan {
@@ -83,6 +93,11 @@ impl SttPool {
     /// Jobs running now.
     pub fn running(&self) -> usize {
         self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Jobs dropped or aborted because their client went away, since start.
+    pub fn cancelled(&self) -> usize {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     /// Queues a job and waits for its result; [`SttError::Overloaded`] if the queue is full.
@@ -113,18 +128,28 @@ impl SttPool {
     }
 }
 
-fn worker_loop(jobs: &async_channel::Receiver<Job>, busy: &AtomicUsize, threads: usize) {
+struct Counters {
+    busy: Arc<AtomicUsize>,
+    cancelled: Arc<AtomicUsize>,
+}
+
+fn worker_loop(jobs: &async_channel::Receiver<Job>, counters: &Counters, threads: usize) {
     let mut worker = WhisperWorker::new(threads);
     while let Ok(job) = jobs.recv_blocking() {
         if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
             tracing::debug!("skipping a job whose client went away");
+            counters.cancelled.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        busy.fetch_add(1, Ordering::Relaxed);
+        counters.busy.fetch_add(1, Ordering::Relaxed);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             worker.transcribe(&job.model, &job.pcm, &job.options, &job.cancel)
         }));
-        busy.fetch_sub(1, Ordering::Relaxed);
+        if matches!(outcome, Ok(Err(SttError::Cancelled))) {
+            tracing::info!("aborted a job whose client went away");
+            counters.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+        counters.busy.fetch_sub(1, Ordering::Relaxed);
         let result = outcome.unwrap_or_else(|_| {
             // The states may be half-written: start clean for the next job.
             worker.reset();

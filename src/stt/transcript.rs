@@ -136,12 +136,16 @@ fn words_of(
     clamp: impl Fn(i64) -> f64,
 ) -> Vec<Word> {
     let mut words: Vec<(Vec<u8>, f64, f64)> = Vec::new();
+    // whisper.cpp's token times can run backwards (it reuses timestamp state across
+    // segments), so every time is kept inside the segment and never before the last one.
+    let mut floor = segment_start;
     for token in tokens
         .iter()
         .filter(|t| !t.is_control && t.timestamp.is_none())
     {
-        let start = clamp(token.t0).clamp(segment_start, segment_end);
+        let start = clamp(token.t0).clamp(floor, segment_end);
         let end = clamp(token.t1).clamp(start, segment_end);
+        floor = end;
         let starts_word = token.bytes.first() == Some(&b' ');
         match words.last_mut() {
             Some((bytes, _, word_end)) if !starts_word => {
@@ -265,6 +269,17 @@ mod tests {
         assert_eq!(words[0].word, "Wortschatz");
         assert_eq!((words[0].start, words[0].end), (0.0, 0.3));
         assert_eq!(words[1].word, "ist");
+    }
+
+    #[test]
+    fn backwards_token_times_stay_ordered() {
+        let tokens = vec![
+            text_token(1, " hello", 3002, 1600),
+            text_token(2, " world", 3050, 3100),
+        ];
+        let words = words_of(&tokens, 30.02, 31.0, |cs| cs as f64 / 100.0);
+        assert_eq!((words[0].start, words[0].end), (30.02, 30.02));
+        assert_eq!((words[1].start, words[1].end), (30.5, 31.0));
     }
 
     #[test]

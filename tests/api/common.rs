@@ -1,0 +1,160 @@
+//! Shared test plumbing: generated models, fixtures, and a server per test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use hearsay::{RunningServer, ServeConfig};
+
+pub const PHRASE: &str = "hallo welt";
+pub const TRANSLATION: &str = "hello world";
+pub const ENGLISH_PHRASE: &str = "hello there";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The scripted models, generated once by `scripts/make_test_models.py`.
+pub fn models_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = root().join("target/test-models/stt");
+        if dir.join("scripted.bin").is_file() && dir.join("scripted-en.bin").is_file() {
+            return dir;
+        }
+        let staging = root().join(format!("target/test-models/staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).expect("create the staging directory");
+        let status = Command::new(python())
+            .arg(root().join("scripts/make_test_models.py"))
+            .arg(&staging)
+            .status()
+            .expect("run scripts/make_test_models.py (needs python3 with numpy: scripts/setup.sh)");
+        assert!(status.success(), "scripts/make_test_models.py failed");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&staging, &dir).expect("move the generated models into place");
+        dir
+    })
+    .clone()
+}
+
+fn python() -> PathBuf {
+    if let Ok(python) = std::env::var("HEARSAY_PYTHON") {
+        return python.into();
+    }
+    let venv = root().join(".venv/bin/python");
+    if venv.is_file() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("tests/fixtures").join(name))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// 16-bit mono WAV of a 440 Hz tone.
+pub fn tone_wav(seconds: f64, rate: u32) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut cursor, spec).unwrap();
+    let samples = (seconds * f64::from(rate)) as usize;
+    for i in 0..samples {
+        let t = i as f64 / f64::from(rate);
+        let value = (t * 440.0 * std::f64::consts::TAU).sin() * 0.5;
+        writer.write_sample((value * 32767.0) as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+    cursor.into_inner()
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub server: RunningServer,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(tweak: impl FnOnce(&mut ServeConfig)) -> Self {
+        let mut config = ServeConfig::new(models_dir());
+        config.port = 0;
+        config.default_stt_model = Some("scripted".into());
+        tweak(&mut config);
+        let server = hearsay::start(config).await.expect("server starts");
+        Self {
+            url: format!("http://{}", server.addr),
+            server,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn default() -> Self {
+        Self::start(|_| {}).await
+    }
+
+    /// POSTs a multipart upload of `audio` named `filename` with extra text fields.
+    pub async fn upload(
+        &self,
+        path: &str,
+        audio: Vec<u8>,
+        filename: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(audio).file_name(filename.to_string()),
+        );
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        self.client
+            .post(format!("{}{path}", self.url))
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A transcription of a 1.5 s tone with `fields`; returns status and body.
+    pub async fn transcribe(&self, fields: &[(&str, &str)]) -> (u16, String) {
+        let response = self
+            .upload(
+                "/v1/audio/transcriptions",
+                tone_wav(1.5, 16_000),
+                "tone.wav",
+                fields,
+            )
+            .await;
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+/// Asserts an OpenAI error envelope with all four keys, and returns it.
+pub fn assert_error(
+    status: u16,
+    body: &str,
+    want_status: u16,
+    want_param: Option<&str>,
+) -> serde_json::Value {
+    assert_eq!(status, want_status, "body: {body}");
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    let error = value["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no error object: {body}"));
+    assert_eq!(error.len(), 4, "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(error["type"].is_string(), "{body}");
+    assert_eq!(error["param"].as_str(), want_param, "{body}");
+    value["error"].clone()
+}

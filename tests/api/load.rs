@@ -1,0 +1,109 @@
+//! Backpressure and cancellation: a full queue answers 429 with `Retry-After`, and a client
+//! that goes away frees its worker.
+
+use std::time::Duration;
+
+use crate::common::{PHRASE, TestServer, fixture};
+
+/// An hour of silence as FLAC (a few KB): about 120 whisper windows, so it keeps a worker busy.
+fn hour_of_silence() -> Vec<u8> {
+    let output = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=16000:cl=mono",
+        ])
+        .args(["-t", "3600", "-c:a", "flac", "-f", "flac", "pipe:1"])
+        .output()
+        .expect("ffmpeg is installed (scripts/setup.sh)");
+    assert!(output.status.success());
+    output.stdout
+}
+
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..1200 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn full_queue_gets_429_and_a_gone_client_frees_its_slot() {
+    let server = TestServer::start(|config| {
+        config.max_concurrent = 1;
+        config.max_queue = 1;
+    })
+    .await;
+    let pool = || server.server.state().stt.pool();
+
+    // A long job takes the only worker.
+    let long = {
+        let form = reqwest::multipart::Form::new()
+            .text("model", "whisper-1")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(hour_of_silence()).file_name("hour.flac"),
+            );
+        let request = server
+            .client
+            .post(format!("{}/v1/audio/transcriptions", server.url))
+            .multipart(form);
+        tokio::spawn(async move { request.send().await })
+    };
+    wait_until("the long job runs", || pool().running() == 1).await;
+
+    // A second job waits in the queue.
+    let queued = {
+        let form = reqwest::multipart::Form::new()
+            .text("model", "whisper-1")
+            .text("response_format", "text")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(crate::common::tone_wav(1.0, 16_000))
+                    .file_name("tone.wav"),
+            );
+        let request = server
+            .client
+            .post(format!("{}/v1/audio/transcriptions", server.url))
+            .multipart(form);
+        tokio::spawn(async move { request.send().await })
+    };
+    wait_until("the second job is queued", || pool().queued() == 1).await;
+
+    // A third finds the queue full.
+    let (status, body) = server.transcribe(&[("model", "whisper-1")]).await;
+    let error = crate::common::assert_error(status, &body, 429, None);
+    assert_eq!(error["code"], "rate_limit_exceeded");
+    let response = server
+        .upload(
+            "/v1/audio/transcriptions",
+            fixture("tone.flac"),
+            "tone.wav",
+            &[("model", "whisper-1")],
+        )
+        .await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+
+    // The long job's client hangs up: its job is aborted, and the queued one runs.
+    long.abort();
+    let response = queued.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), format!("{PHRASE}\n"));
+    assert_eq!(
+        pool().cancelled(),
+        1,
+        "the long job was aborted, not finished"
+    );
+    wait_until("the worker is idle", || {
+        pool().running() == 0 && pool().queued() == 0
+    })
+    .await;
+}
