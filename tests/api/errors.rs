@@ -3,10 +3,13 @@
 
 use crate::common::{PHRASE, TestServer, assert_error, fixture, tone_wav};
 
+/// Form fields, the status they must get, and the `param` the error must name.
+type BadFieldCase<'a> = (&'a [(&'a str, &'a str)], u16, Option<&'a str>);
+
 #[tokio::test]
 async fn bad_fields_name_their_param() {
     let server = TestServer::default().await;
-    let cases: &[(&[(&str, &str)], u16, Option<&str>)] = &[
+    let cases: &[BadFieldCase] = &[
         (&[], 400, Some("model")),
         (&[("model", "")], 400, Some("model")),
         (&[("model", "large-v9")], 404, Some("model")),
