@@ -7,7 +7,7 @@ use crate::config::LogFormat;
 /// Installs the global subscriber once; later calls are ignored.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,whisper_rs=warn,tower_http=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,whisper_rs=warn,symphonia=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

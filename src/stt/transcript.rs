@@ -90,13 +90,18 @@ pub fn build_transcript(
     }
 }
 
-/// whisper.cpp does not report a segment's window, but a segment that opens with a timestamp
-/// token `<|t|>` at absolute time t0 began in the window at `t0 - t`.
+/// whisper.cpp does not report a segment's window, but its timestamp tokens do: a segment that
+/// opens with `<|t|>` at absolute time t0 began in the window at `t0 - t`, and one that closes
+/// with `<|t|>` at t1 in the window at `t1 - t`.
 fn window_start(segment: &RawSegment) -> Option<i64> {
-    let first = segment.tokens.first()?;
-    first
-        .timestamp
-        .map(|relative| (segment.t0 - relative).max(0))
+    let opening = segment.tokens.first().and_then(|t| t.timestamp);
+    let closing = segment.tokens.last().and_then(|t| t.timestamp);
+    let start = match (opening, closing) {
+        (Some(relative), _) => segment.t0 - relative,
+        (None, Some(relative)) => segment.t1 - relative,
+        (None, None) => return None,
+    };
+    Some(start.max(0))
 }
 
 fn average_logprob(tokens: &[RawToken]) -> f64 {
@@ -239,6 +244,20 @@ mod tests {
         assert_eq!(second.no_speech_prob, 0.25);
         assert!(second.compression_ratio > 0.0);
         assert!(transcript.words.is_empty());
+    }
+
+    #[test]
+    fn seek_comes_from_the_closing_timestamp_when_there_is_no_opening_one() {
+        let mut translated = window(3000);
+        translated.t0 = 3002;
+        translated.tokens.remove(0);
+        let raw = RawTranscript {
+            language: "de",
+            segments: vec![window(0), translated],
+        };
+        let transcript = build_transcript(raw, &options(false), 65.0);
+        assert_eq!(transcript.segments[1].seek, 3000);
+        assert_eq!(transcript.segments[1].start, 30.02);
     }
 
     #[test]

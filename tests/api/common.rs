@@ -99,6 +99,17 @@ impl TestServer {
         Self::start(|_| {}).await
     }
 
+    /// GETs `path` and parses the JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request sent");
+        response.json().await.expect("a JSON body")
+    }
+
     /// POSTs a multipart upload of `audio` named `filename` with extra text fields.
     pub async fn upload(
         &self,

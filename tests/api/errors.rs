@@ -398,15 +398,7 @@ async fn broken_model_files_are_skipped_not_fatal() {
         config.default_stt_model = None;
     })
     .await;
-    let models: serde_json::Value = server
-        .client
-        .get(format!("{}/v1/models", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = server.get_json("/v1/models").await;
     assert_eq!(models["data"].as_array().unwrap().len(), 1, "{models}");
     assert_eq!(models["data"][0]["id"], "good");
     let (status, body) = server.transcribe(&[("model", "whisper-1")]).await;

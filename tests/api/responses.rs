@@ -234,6 +234,33 @@ async fn long_audio_gets_a_segment_per_window_and_times_are_clamped() {
     );
     assert_eq!(value["text"], "hallo welt hallo welt hallo welt");
 
+    // Translation segments open at 0.02 s of each window.
+    let response = server
+        .upload(
+            "/v1/audio/translations",
+            tone_wav(65.0, 16_000),
+            "long.wav",
+            &fields,
+        )
+        .await;
+    let value = json(&response.text().await.unwrap());
+    let windows: Vec<(i64, f64, f64)> = value["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["seek"].as_i64().unwrap(),
+                s["start"].as_f64().unwrap(),
+                s["end"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        vec![(0, 0.02, 1.0), (3000, 30.02, 31.0), (6000, 60.02, 61.0)]
+    );
+
     // The model always claims 1.00 s; a 0.5 s clip must not end after 0.5 s.
     let response = server
         .upload(
@@ -265,15 +292,7 @@ async fn model_names_resolve_and_list() {
         .await;
         assert_eq!(body, "hallo welt\n", "{model}");
     }
-    let models: serde_json::Value = server
-        .client
-        .get(format!("{}/v1/models", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = server.get_json("/v1/models").await;
     assert_eq!(models["object"], "list");
     let ids: Vec<&str> = models["data"]
         .as_array()
@@ -283,15 +302,7 @@ async fn model_names_resolve_and_list() {
         .collect();
     assert_eq!(ids, vec!["scripted", "scripted-en"]);
     assert_eq!(models["data"][0]["object"], "model");
-    let one: serde_json::Value = server
-        .client
-        .get(format!("{}/v1/models/scripted-en", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = server.get_json("/v1/models/scripted-en").await;
     assert_eq!(one["id"], "scripted-en");
     let health = server
         .client
