@@ -11,6 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   build-essential cmake pkg-config  # whisper.cpp is compiled by whisper-rs-sys with cmake
   libopus-dev                       # Opus decoding (Ogg/WebM uploads)
+  clang libclang-dev libsonic-dev   # espeak-ng built from source (bindgen; sonic without GitHub)
   ffmpeg                            # tests: makes audio fixtures
   python3 python3-venv python3-pip  # tests: model generator, openai SDK
   curl ca-certificates
@@ -25,13 +26,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Rust 1.88 or newer (edition 2024).
+# Rust 1.92 or newer (edition 2024; ort 2.0 needs 1.92).
 if [ -f "$HOME/.cargo/env" ]; then . "$HOME/.cargo/env"; fi
 rust_ok() {
   command -v cargo >/dev/null 2>&1 || return 1
   local minor
   minor="$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')"
-  [ "$minor" -ge 88 ]
+  [ "$minor" -ge 92 ]
 }
 if ! rust_ok; then
   echo "setup: installing the Rust toolchain with rustup"
@@ -48,4 +49,8 @@ if ! .venv/bin/python -c "import numpy, openai, pytest" 2>/dev/null \
   .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
   cp scripts/requirements-test.txt .venv/.requirements-installed
 fi
+# ONNX Runtime's shared library for Piper voices, from the onnxruntime wheel on PyPI.
+PYTHON=.venv/bin/python scripts/get_onnxruntime.sh
+# espeak-ng data for Piper phonemization, from the piper-tts wheel on PyPI.
+PYTHON=.venv/bin/python scripts/get_espeak_data.sh
 echo "setup: done"

@@ -59,9 +59,41 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_MAX_QUEUE", default_value_t = 16)]
     pub max_queue: usize,
 
+    /// Installed voice that OpenAI's speech models and voice names use by default.
+    /// Defaults to the first installed Piper voice by name.
+    #[arg(long, env = "HEARSAY_DEFAULT_VOICE")]
+    pub default_voice: Option<String>,
+
+    /// OpenAI voice names mapped to installed voices, as `NAME=VOICE[:SPEAKER]`, comma
+    /// separated or repeated (e.g. `alloy=en_US-lessac-medium,echo=en_US-libritts-high:p226`).
+    /// Unmapped names use the default voice.
+    #[arg(long, env = "HEARSAY_VOICE_MAP", value_delimiter = ',', value_parser = parse_voice_mapping)]
+    pub voice_map: Vec<(String, String)>,
+
+    /// ONNX Runtime shared library (libonnxruntime.so); also `ORT_DYLIB_PATH`. Searched next to
+    /// the binary and in `share/onnxruntime/` when unset.
+    #[arg(long = "onnxruntime", env = "HEARSAY_ONNXRUNTIME")]
+    pub onnxruntime: Option<PathBuf>,
+
+    /// espeak-ng data directory (`espeak-ng-data`). Searched next to the binary and in
+    /// `share/espeak-ng-data` when unset.
+    #[arg(long, env = "HEARSAY_ESPEAK_DATA")]
+    pub espeak_data: Option<PathBuf>,
+
     /// Log output format.
     #[arg(long, env = "HEARSAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+fn parse_voice_mapping(entry: &str) -> Result<(String, String), String> {
+    let (name, voice) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("`{entry}` is not NAME=VOICE"))?;
+    let (name, voice) = (name.trim(), voice.trim());
+    if name.is_empty() || voice.is_empty() {
+        return Err(format!("`{entry}` is not NAME=VOICE"));
+    }
+    Ok((name.to_ascii_lowercase(), voice.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,14 +130,24 @@ impl ServeConfig {
         Ok(SocketAddr::new(ip, self.port))
     }
 
+    /// Inference threads shared by every engine: `--threads`, or all cores.
+    pub fn thread_budget(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        thread_budget(self.threads, cores)
+    }
+
     pub fn thread_plan(&self) -> ThreadPlan {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         plan_threads(self.threads, cores, self.max_concurrent)
     }
 }
 
+fn thread_budget(requested: usize, cores: usize) -> usize {
+    if requested == 0 { cores } else { requested }.max(1)
+}
+
 fn plan_threads(requested: usize, cores: usize, max_concurrent: usize) -> ThreadPlan {
-    let budget = if requested == 0 { cores } else { requested }.max(1);
+    let budget = thread_budget(requested, cores);
     let workers = max_concurrent.clamp(1, budget);
     ThreadPlan {
         workers,
@@ -149,6 +191,29 @@ mod tests {
         assert_eq!(config.port, 8000);
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.models_dir, PathBuf::from("m"));
+    }
+
+    #[test]
+    fn voice_maps_parse() {
+        let cli = Cli::try_parse_from([
+            "hearsay",
+            "serve",
+            "--voice-map",
+            "alloy=lessac, Echo=multi:bob",
+            "--voice-map",
+            "nova=de-thorsten",
+        ])
+        .unwrap();
+        let Command::Serve(config) = cli.command;
+        assert_eq!(
+            config.voice_map,
+            vec![
+                ("alloy".into(), "lessac".into()),
+                ("echo".into(), "multi:bob".into()),
+                ("nova".into(), "de-thorsten".into())
+            ]
+        );
+        assert!(Cli::try_parse_from(["hearsay", "serve", "--voice-map", "alloy"]).is_err());
     }
 
     #[test]

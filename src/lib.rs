@@ -4,12 +4,14 @@
 
 pub mod audio;
 pub mod config;
+pub mod cpu;
 pub mod error;
 pub mod http;
 pub mod models;
 pub mod server;
 pub mod stt;
 pub mod telemetry;
+pub mod tts;
 
 pub use config::ServeConfig;
 pub use server::{RunningServer, serve, start};

@@ -1,6 +1,7 @@
 //! Start-up and shutdown: load what is installed, bind, serve until asked to stop.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -8,9 +9,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
+use crate::cpu::CpuBudget;
 use crate::http::{AppState, router};
 use crate::models;
 use crate::stt::Transcriber;
+use crate::tts::{self, Synthesizer, VoiceCatalog};
 
 /// A server running in the background; dropping it does not stop it, [`RunningServer::stop`] does.
 pub struct RunningServer {
@@ -83,10 +86,94 @@ fn build_state(config: &ServeConfig) -> AppState {
             "no speech-to-text model installed: put a whisper.cpp ggml `*.bin` file there"
         );
     }
+    let cpu = CpuBudget::new(config.thread_budget());
     AppState {
-        stt: Transcriber::start(&inventory, config),
+        stt: Transcriber::start(&inventory, config, &cpu),
+        tts: start_tts(config, &cpu),
         max_upload_bytes: config.max_upload_bytes,
     }
+}
+
+/// espeak-ng (phonemes, and the fallback voice) and ONNX Runtime (Piper voices) are optional
+/// at start-up: whatever is missing is logged once, and speech-to-text keeps working.
+fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
+    let espeak_ready = match locate_espeak_data(config) {
+        Some(dir) => match tts::espeak::init(&dir) {
+            Ok(()) => {
+                tracing::info!(data = %dir.display(), version = ?tts::espeak::version(), "espeak-ng ready");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(data = %dir.display(), %error, "espeak-ng failed to start: no speech");
+                false
+            }
+        },
+        None => {
+            tracing::warn!(
+                "espeak-ng data not found (looked next to the binary and in share/espeak-ng-data): \
+                 no speech; run scripts/setup.sh or pass --espeak-data"
+            );
+            false
+        }
+    };
+    let voices = match tts::onnx::init_runtime(config.onnxruntime.as_deref()) {
+        Ok(path) => {
+            tracing::info!(library = %path.display(), "ONNX Runtime loaded");
+            let (voices, rejected) = tts::voice::find_voices(&config.models_dir);
+            for (path, reason) in rejected {
+                tracing::warn!(path = %path.display(), "skipping voice: {reason}");
+            }
+            voices
+                .into_iter()
+                .filter(|voice| {
+                    let usable = espeak_ready || !voice.config.needs_espeak();
+                    if !usable {
+                        tracing::warn!(voice = %voice.id, "skipping voice: it needs espeak-ng");
+                    }
+                    usable
+                })
+                .collect()
+        }
+        Err(error) => {
+            tracing::warn!("Piper voices disabled: {error}");
+            Vec::new()
+        }
+    };
+    let catalog = VoiceCatalog::new(
+        voices,
+        config.default_voice.as_deref(),
+        &config.voice_map,
+        espeak_ready,
+    );
+    if catalog.ids().is_empty() && espeak_ready {
+        tracing::info!("no Piper voice installed: speech uses espeak-ng's own voice");
+    }
+    let plan = config.thread_plan();
+    Synthesizer::start(catalog, plan.workers, config.max_queue, cpu)
+}
+
+/// `--espeak-data`, else an `espeak-ng-data` installed beside the binary or in `share/`.
+fn locate_espeak_data(config: &ServeConfig) -> Option<PathBuf> {
+    if let Some(dir) = &config.espeak_data {
+        return Some(dir.clone());
+    }
+    install_dirs()
+        .into_iter()
+        .map(|dir| dir.join("espeak-ng-data"))
+        .find(|dir| dir.join("phontab").is_file())
+}
+
+/// Where hearsay's data may be installed: beside the binary, its `../share`, the source tree's
+/// `share/` (for `target/{debug,release}` builds), and `./share`.
+pub fn install_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(PathBuf::from)) {
+        dirs.push(exe_dir.clone());
+        dirs.push(exe_dir.join("../share"));
+        dirs.push(exe_dir.join("../../share"));
+    }
+    dirs.push(PathBuf::from("share"));
+    dirs
 }
 
 /// Runs `hearsay serve` until SIGINT or SIGTERM.

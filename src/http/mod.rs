@@ -2,6 +2,7 @@
 
 mod form;
 mod models;
+mod speech;
 mod transcriptions;
 
 use std::sync::Arc;
@@ -13,10 +14,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::stt::Transcriber;
+use crate::tts::Synthesizer;
 
 /// What every handler can reach.
 pub struct AppState {
     pub stt: Transcriber,
+    pub tts: Synthesizer,
     pub max_upload_bytes: usize,
 }
 

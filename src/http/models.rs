@@ -17,14 +17,15 @@ fn model_object(id: &str) -> Value {
     json!({ "id": id, "object": "model", "created": 0, "owned_by": "hearsay" })
 }
 
+/// Installed speech-to-text models, then installed voices, each sorted by id.
+fn installed(state: &AppState) -> Vec<String> {
+    let mut ids = state.stt.names().ids().to_vec();
+    ids.extend(state.tts.catalog().ids());
+    ids
+}
+
 pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let data: Vec<Value> = state
-        .stt
-        .names()
-        .ids()
-        .iter()
-        .map(|id| model_object(id))
-        .collect();
+    let data: Vec<Value> = installed(&state).iter().map(|id| model_object(id)).collect();
     Json(json!({ "object": "list", "data": data }))
 }
 
@@ -32,9 +33,9 @@ pub async fn get_model(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let names = state.stt.names();
-    match names.ids().iter().find(|installed| **installed == id) {
+    let ids = installed(&state);
+    match ids.iter().find(|installed| **installed == id) {
         Some(id) => Ok(Json(model_object(id))),
-        None => Err(ApiError::model_not_found(&id, names.ids())),
+        None => Err(ApiError::model_not_found(&id, &ids)),
     }
 }

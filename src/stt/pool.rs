@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use super::whisper::{WhisperModel, WhisperWorker};
 use super::{RawTranscript, SttError, TranscribeOptions};
 use crate::config::ThreadPlan;
+use crate::cpu::CpuBudget;
 
 struct Job {
     model: Arc<WhisperModel>,
@@ -56,7 +57,7 @@ pub struct SttPool {
 impl SttPool {
     /// Starts `plan.workers` threads of `plan.threads_per_job` ggml threads each; at most
     /// `max_queue` jobs wait for a free worker.
-    pub fn start(plan: ThreadPlan, max_queue: usize) -> Self {
+    pub fn start(plan: ThreadPlan, max_queue: usize, cpu: &CpuBudget) -> Self {
         let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
         let busy = Arc::new(AtomicUsize::new(0));
         let cancelled = Arc::new(AtomicUsize::new(0));
@@ -66,9 +67,10 @@ impl SttPool {
                 busy: Arc::clone(&busy),
                 cancelled: Arc::clone(&cancelled),
             };
+            let cpu = cpu.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("stt-worker-{index}"))
-                .spawn(move || worker_loop(&jobs, &counters, plan.threads_per_job));
+                .spawn(move || worker_loop(&jobs, &counters, &cpu, plan.threads_per_job));
             if let Err(error) = spawned {
                 tracing::error!(%error, "could not start an inference thread");
             }
@@ -133,7 +135,12 @@ struct Counters {
     cancelled: Arc<AtomicUsize>,
 }
 
-fn worker_loop(jobs: &async_channel::Receiver<Job>, counters: &Counters, threads: usize) {
+fn worker_loop(
+    jobs: &async_channel::Receiver<Job>,
+    counters: &Counters,
+    cpu: &CpuBudget,
+    threads: usize,
+) {
     let mut worker = WhisperWorker::new(threads);
     while let Ok(job) = jobs.recv_blocking() {
         if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
@@ -142,9 +149,11 @@ fn worker_loop(jobs: &async_channel::Receiver<Job>, counters: &Counters, threads
             continue;
         }
         counters.busy.fetch_add(1, Ordering::Relaxed);
+        let lease = cpu.acquire(threads);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             worker.transcribe(&job.model, &job.pcm, &job.options, &job.cancel)
         }));
+        drop(lease);
         if matches!(outcome, Ok(Err(SttError::Cancelled))) {
             tracing::info!("aborted a job whose client went away");
             counters.cancelled.fetch_add(1, Ordering::Relaxed);

@@ -11,6 +11,7 @@ use super::whisper::WhisperModel;
 use super::{SttError, TranscribeOptions, Transcript, build_transcript};
 use crate::audio::{self, DecodeLimits};
 use crate::config::ServeConfig;
+use crate::cpu::CpuBudget;
 use crate::models::{Inventory, SttModelNames};
 
 pub struct Transcriber {
@@ -24,7 +25,7 @@ pub struct Transcriber {
 
 impl Transcriber {
     /// Loads every validated model in the inventory; one that fails to load is logged and left out.
-    pub fn start(inventory: &Inventory, config: &ServeConfig) -> Self {
+    pub fn start(inventory: &Inventory, config: &ServeConfig, cpu: &CpuBudget) -> Self {
         let mut models = HashMap::new();
         for file in &inventory.stt {
             match WhisperModel::load(file) {
@@ -48,7 +49,7 @@ impl Transcriber {
         Self {
             models,
             names,
-            pool: SttPool::start(plan, config.max_queue),
+            pool: SttPool::start(plan, config.max_queue, cpu),
             decode_permits: Semaphore::new(1),
             limits: DecodeLimits {
                 max_seconds: config.max_audio_seconds,

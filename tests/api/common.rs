@@ -14,28 +14,37 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The scripted models, generated once by `scripts/make_test_models.py`.
+/// Generated test models under `target/test-models`: whisper models in `stt/`, Piper voices in
+/// `voices/`. The server is pointed at the parent, which it searches recursively.
 pub fn models_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = root().join("target/test-models/stt");
-        if dir.join("scripted.bin").is_file() && dir.join("scripted-en.bin").is_file() {
-            return dir;
-        }
-        let staging = root().join(format!("target/test-models/staging-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).expect("create the staging directory");
-        let status = Command::new(python())
-            .arg(root().join("scripts/make_test_models.py"))
-            .arg(&staging)
-            .status()
-            .expect("run scripts/make_test_models.py (needs python3 with numpy: scripts/setup.sh)");
-        assert!(status.success(), "scripts/make_test_models.py failed");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::rename(&staging, &dir).expect("move the generated models into place");
+        let dir = root().join("target/test-models");
+        generate(&dir.join("stt"), "make_test_models.py", &["scripted.bin", "scripted-en.bin"]);
+        generate(&dir.join("voices"), "make_test_voices.py", &["tiny-en.onnx", "tiny-multi.onnx.json"]);
         dir
     })
     .clone()
+}
+
+/// Runs `scripts/SCRIPT` into a staging directory and moves it to `dir`, unless `dir` holds
+/// `expected` already.
+fn generate(dir: &Path, script: &str, expected: &[&str]) {
+    if expected.iter().all(|name| dir.join(name).is_file()) {
+        return;
+    }
+    let staging = dir.with_extension(format!("staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).expect("create the staging directory");
+    let status = Command::new(python())
+        .arg(root().join("scripts").join(script))
+        .arg(&staging)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("run scripts/{script} (needs the .venv from scripts/setup.sh): {e}"));
+    assert!(status.success(), "scripts/{script} failed");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(&staging, dir).expect("move the generated models into place");
 }
 
 fn python() -> PathBuf {
@@ -86,6 +95,7 @@ impl TestServer {
         let mut config = ServeConfig::new(models_dir());
         config.port = 0;
         config.default_stt_model = Some("scripted".into());
+        config.default_voice = Some("tiny-en".into());
         tweak(&mut config);
         let server = hearsay::start(config).await.expect("server starts");
         Self {
@@ -131,6 +141,24 @@ impl TestServer {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// POSTs a JSON speech request; returns status, content type and body.
+    pub async fn speech(&self, body: serde_json::Value) -> (u16, String, Vec<u8>) {
+        let response = self
+            .client
+            .post(format!("{}/v1/audio/speech", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .unwrap_or_default();
+        (status, content_type, response.bytes().await.unwrap().to_vec())
     }
 
     /// A transcription of a 1.5 s tone with `fields`; returns status and body.

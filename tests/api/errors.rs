@@ -382,7 +382,7 @@ async fn no_models_installed_is_a_404_not_a_crash() {
 #[tokio::test]
 async fn broken_model_files_are_skipped_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read(crate::common::models_dir().join("scripted.bin")).unwrap();
+    let good = std::fs::read(crate::common::models_dir().join("stt/scripted.bin")).unwrap();
     std::fs::write(dir.path().join("good.bin"), &good).unwrap();
     // Files that abort whisper.cpp if it ever sees them.
     std::fs::write(dir.path().join("truncated.bin"), &good[..48]).unwrap();

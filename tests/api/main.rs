@@ -5,3 +5,4 @@ mod errors;
 mod formats;
 mod load;
 mod responses;
+mod speech;

@@ -300,7 +300,10 @@ async fn model_names_resolve_and_list() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec!["scripted", "scripted-en"]);
+    assert_eq!(
+        ids,
+        vec!["scripted", "scripted-en", "tiny-cmn", "tiny-de", "tiny-en", "tiny-en-16k", "tiny-es", "tiny-multi"]
+    );
     assert_eq!(models["data"][0]["object"], "model");
     let one = server.get_json("/v1/models/scripted-en").await;
     assert_eq!(one["id"], "scripted-en");

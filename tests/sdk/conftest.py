@@ -32,13 +32,24 @@ def models_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_url(models_dir):
+def voices_dir(models_dir) -> Path:
+    out = models_dir / "voices"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/make_test_voices.py"), str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def base_url(models_dir, voices_dir):
     binary = os.environ.get("HEARSAY_BIN", str(ROOT / "target/debug/hearsay"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARSAY_")}
     process = subprocess.Popen(
         [binary, "serve", "--port", str(port), "--models-dir", str(models_dir),
-         "--default-stt-model", "scripted"],
+         "--default-stt-model", "scripted", "--default-voice", "tiny-en"],
         env=env,
         stdin=subprocess.DEVNULL,
     )

@@ -98,7 +98,8 @@ def test_files_as_bytes_tuples_and_paths(client, tone):
 
 def test_models_list(client):
     ids = [model.id for model in client.models.list()]
-    assert ids == ["scripted", "scripted-en"]
+    assert ids[:2] == ["scripted", "scripted-en"]
+    assert "tiny-en" in ids and "tiny-multi" in ids
 
 
 def test_errors_raise_the_sdk_exceptions(client, tone):

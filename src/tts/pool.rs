@@ -1,0 +1,191 @@
+//! Synthesis workers: OS threads that own ONNX sessions, fed by a bounded queue. Each job is
+//! spoken sentence by sentence, and every encoded chunk goes to the client as soon as it is
+//! ready; when the client goes away, the channel closes and synthesis stops.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::onnx::PiperSession;
+use super::voice::{VoiceFile, to_i16};
+use super::{ResolvedVoice, SpeechJob, TtsError, espeak, phonemes};
+use crate::audio::encode::StreamEncoder;
+use crate::cpu::CpuBudget;
+
+/// Encoded audio as it is produced; the channel closes after the last chunk or an error.
+pub type Chunks = mpsc::Receiver<Result<Bytes, TtsError>>;
+
+pub(super) struct Job {
+    pub speech: SpeechJob,
+    pub voice: Option<Arc<VoiceFile>>,
+    pub chunks: mpsc::Sender<Result<Bytes, TtsError>>,
+}
+
+/// A fixed set of synthesis threads behind a bounded queue.
+pub(super) struct TtsPool {
+    queue: async_channel::Sender<Job>,
+}
+
+impl TtsPool {
+    pub fn start(workers: usize, max_queue: usize, cpu: &CpuBudget) -> Self {
+        let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
+        for index in 0..workers.max(1) {
+            let jobs = jobs.clone();
+            let cpu = cpu.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("tts-worker-{index}"))
+                .spawn(move || {
+                    let mut worker = Worker {
+                        sessions: HashMap::new(),
+                        cpu,
+                    };
+                    while let Ok(job) = jobs.recv_blocking() {
+                        worker.run(job);
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start a synthesis thread");
+            }
+        }
+        Self { queue }
+    }
+
+    pub fn submit(&self, job: Job) -> Result<(), TtsError> {
+        self.queue.try_send(job).map_err(|error| match error {
+            async_channel::TrySendError::Full(_) => TtsError::Overloaded,
+            async_channel::TrySendError::Closed(_) => {
+                TtsError::Engine("the synthesis workers have stopped".into())
+            }
+        })
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+struct Worker {
+    sessions: HashMap<String, PiperSession>,
+    cpu: CpuBudget,
+}
+
+/// The client went away; stop quietly.
+struct Gone;
+
+impl Worker {
+    fn run(&mut self, job: Job) {
+        if job.chunks.is_closed() {
+            return;
+        }
+        let chunks = job.chunks.clone();
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.speak(job)));
+        let error = match outcome {
+            Ok(Ok(())) | Ok(Err(Ok(Gone))) => return,
+            Ok(Err(Err(error))) => error,
+            Err(_) => {
+                self.sessions.clear();
+                TtsError::Engine("synthesis panicked".into())
+            }
+        };
+        let _ = chunks.blocking_send(Err(error));
+    }
+
+    fn speak(&mut self, job: Job) -> Result<(), Result<Gone, TtsError>> {
+        let Job {
+            speech,
+            voice,
+            chunks,
+        } = job;
+        let send = |bytes: Vec<u8>| -> Result<(), Result<Gone, TtsError>> {
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            chunks.blocking_send(Ok(Bytes::from(bytes))).map_err(|_| Ok(Gone))
+        };
+        match (&speech.voice, voice) {
+            (ResolvedVoice::Piper { speaker, .. }, Some(file)) => {
+                let sentences = piper_sentences(&file, &speech.text).map_err(Err)?;
+                let mut encoder = StreamEncoder::new(speech.format, file.config.audio.sample_rate)
+                    .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
+                let session = self.session(&file).map_err(Err)?;
+                let speaker = match speaker {
+                    Some(id) => Some(*id),
+                    None if session.has_speaker_input() => Some(file.config.default_speaker_id()),
+                    None => None,
+                };
+                let inference = &file.config.inference;
+                let scales = [
+                    inference.noise_scale,
+                    inference.length_scale / speech.speed,
+                    inference.noise_w,
+                ];
+                for ids in sentences {
+                    if chunks.is_closed() {
+                        return Err(Ok(Gone));
+                    }
+                    let audio = {
+                        let _lease = self.cpu.acquire(1);
+                        session
+                            .infer(&ids, scales, speaker)
+                            .map_err(|e| Err(TtsError::Engine(e.to_string())))?
+                    };
+                    let bytes = encoder
+                        .push(&to_i16(&audio))
+                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
+                    send(bytes)?;
+                }
+                send(encoder.finish().map_err(|e| Err(TtsError::Engine(e.to_string())))?)
+            }
+            (ResolvedVoice::Espeak { voice }, _) => {
+                let (samples, rate) = {
+                    let _lease = self.cpu.acquire(1);
+                    espeak::synthesize(voice, &speech.text, speech.speed)
+                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?
+                };
+                if samples.is_empty() {
+                    return Err(Err(TtsError::NothingToSpeak));
+                }
+                let mut encoder = StreamEncoder::new(speech.format, rate)
+                    .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
+                let bytes = encoder
+                    .push(&samples)
+                    .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
+                send(bytes)?;
+                send(encoder.finish().map_err(|e| Err(TtsError::Engine(e.to_string())))?)
+            }
+            (ResolvedVoice::Piper { id, .. }, None) => Err(Err(TtsError::Engine(format!(
+                "voice `{id}` is not loaded"
+            )))),
+        }
+    }
+
+    fn session(&mut self, file: &VoiceFile) -> Result<&mut PiperSession, TtsError> {
+        if !self.sessions.contains_key(&file.id) {
+            let session = PiperSession::load(&file.model_path, 1)
+                .map_err(|e| TtsError::Engine(format!("loading voice `{}`: {e}", file.id)))?;
+            self.sessions.insert(file.id.clone(), session);
+        }
+        self.sessions
+            .get_mut(&file.id)
+            .ok_or_else(|| TtsError::Engine("voice session vanished".into()))
+    }
+}
+
+/// Phoneme ids per sentence, as Piper makes them; empty sentences are dropped.
+fn piper_sentences(file: &VoiceFile, text: &str) -> Result<Vec<Vec<i64>>, TtsError> {
+    let config = &file.config;
+    let sentences = espeak::phonemize(&config.espeak.voice, text, &config.vowel_clusters)
+        .map_err(|e| TtsError::Engine(e.to_string()))?;
+    let ids: Vec<Vec<i64>> = sentences
+        .iter()
+        .filter(|sentence| !sentence.is_empty())
+        .map(|sentence| phonemes::phonemes_to_ids(sentence, &config.phoneme_id_map))
+        .collect();
+    if ids.is_empty() {
+        return Err(TtsError::NothingToSpeak);
+    }
+    Ok(ids)
+}

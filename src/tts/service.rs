@@ -1,0 +1,65 @@
+//! The text-to-speech façade the HTTP layer calls.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::pool::{Chunks, Job, TtsPool};
+use super::{ResolvedVoice, SpeechJob, TtsError, VoiceCatalog};
+use crate::cpu::CpuBudget;
+
+/// Chunks in flight between a worker and its client; small, so a slow client slows synthesis
+/// down instead of piling audio up in memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+pub struct Synthesizer {
+    catalog: VoiceCatalog,
+    pool: TtsPool,
+}
+
+/// Speech being produced: the first chunk is already here, the rest follows.
+pub struct SpeechStream {
+    pub first: Bytes,
+    pub rest: Chunks,
+}
+
+impl Synthesizer {
+    pub fn start(catalog: VoiceCatalog, workers: usize, max_queue: usize, cpu: &CpuBudget) -> Self {
+        Self {
+            catalog,
+            pool: TtsPool::start(workers, max_queue, cpu),
+        }
+    }
+
+    pub fn catalog(&self) -> &VoiceCatalog {
+        &self.catalog
+    }
+
+    pub fn queued(&self) -> usize {
+        self.pool.queued()
+    }
+
+    /// Queues the job and waits for its first chunk, so that a failure before any audio is
+    /// still an ordinary error response. Dropping the stream stops the synthesis.
+    pub async fn speak(&self, speech: SpeechJob) -> Result<SpeechStream, TtsError> {
+        let voice = match &speech.voice {
+            ResolvedVoice::Piper { id, .. } => Some(
+                self.catalog
+                    .voice(id)
+                    .cloned()
+                    .ok_or_else(|| TtsError::Engine(format!("voice `{id}` is not installed")))?,
+            ),
+            ResolvedVoice::Espeak { .. } => None,
+        };
+        let (chunks, mut rest) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        self.pool.submit(Job {
+            speech,
+            voice,
+            chunks,
+        })?;
+        match rest.recv().await {
+            Some(Ok(first)) => Ok(SpeechStream { first, rest }),
+            Some(Err(error)) => Err(error),
+            None => Err(TtsError::Engine("synthesis ended without audio".into())),
+        }
+    }
+}
