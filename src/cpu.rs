@@ -62,11 +62,7 @@ impl CpuBudget {
         state.next_ticket += 1;
         state.queue.push_back(ticket);
         while state.queue.front() != Some(&ticket) || state.free < threads {
-            state = self
-                .inner
-                .1
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+            state = self.inner.1.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         state.queue.pop_front();
         state.free -= threads;

@@ -167,7 +167,10 @@ fn locate_espeak_data(config: &ServeConfig) -> Option<PathBuf> {
 /// `share/` (for `target/{debug,release}` builds), and `./share`.
 pub fn install_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(PathBuf::from)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+    {
         dirs.push(exe_dir.clone());
         dirs.push(exe_dir.join("../share"));
         dirs.push(exe_dir.join("../../share"));

@@ -4,6 +4,7 @@
 //! type: the container is recognised from its content.
 
 mod decode;
+pub mod encode;
 mod resample;
 
 pub use decode::decode_mono;

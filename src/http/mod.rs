@@ -35,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/audio/translations",
             post(transcriptions::create_translation),
         )
+        .route("/audio/speech", post(speech::create_speech))
         .route("/models", get(models::list_models))
         .route("/models/{id}", get(models::get_model));
     Router::new()

@@ -25,7 +25,10 @@ fn installed(state: &AppState) -> Vec<String> {
 }
 
 pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let data: Vec<Value> = installed(&state).iter().map(|id| model_object(id)).collect();
+    let data: Vec<Value> = installed(&state)
+        .iter()
+        .map(|id| model_object(id))
+        .collect();
     Json(json!({ "object": "list", "data": data }))
 }
 

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use base64::Engine as _;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -44,7 +44,11 @@ pub async fn create_speech(
             let chunks = futures_util::stream::once(async move { Ok(speech.first) })
                 .chain(rest.map(|chunk| chunk.map_err(stream_error)));
             let content_type = HeaderValue::from_static(format.content_type());
-            ([(header::CONTENT_TYPE, content_type)], Body::from_stream(chunks)).into_response()
+            (
+                [(header::CONTENT_TYPE, content_type)],
+                Body::from_stream(chunks),
+            )
+                .into_response()
         }
         StreamFormat::Sse => {
             let deltas = futures_util::stream::once(async move { Ok(speech.first) })
@@ -93,10 +97,10 @@ fn stream_error(error: TtsError) -> std::io::Error {
 
 fn json_rejection(rejection: JsonRejection, max_bytes: usize) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
-            "The request must be JSON with `Content-Type: application/json`.",
-        )
-        .with_code("invalid_content_type"),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("The request must be JSON with `Content-Type: application/json`.")
+                .with_code("invalid_content_type")
+        }
         JsonRejection::BytesRejection(bytes) if bytes.status() == 413 => {
             ApiError::payload_too_large(max_bytes)
         }
@@ -116,14 +120,18 @@ fn string_field<'a>(body: &'a Value, name: &'static str) -> Result<Option<&'a st
     match field(body, name) {
         None => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(ApiError::invalid(name, format!("`{name}` must be a string."))
-            .with_code("invalid_type")),
+        Some(_) => Err(
+            ApiError::invalid(name, format!("`{name}` must be a string."))
+                .with_code("invalid_type"),
+        ),
     }
 }
 
 fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat), ApiError> {
     if !body.is_object() {
-        return Err(ApiError::bad_request("The request body must be a JSON object."));
+        return Err(ApiError::bad_request(
+            "The request body must be a JSON object.",
+        ));
     }
     let catalog = state.tts.catalog();
 
@@ -140,12 +148,16 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
     if input_chars > MAX_INPUT_CHARS {
         return Err(ApiError::invalid(
             "input",
-            format!("`input` is too long: {input_chars} characters; the maximum is {MAX_INPUT_CHARS}."),
+            format!(
+                "`input` is too long: {input_chars} characters; the maximum is {MAX_INPUT_CHARS}."
+            ),
         )
         .with_code("string_too_long"));
     }
     if input.trim().is_empty() {
-        return Err(ApiError::invalid("input", "`input` must not be empty.").with_code("empty_string"));
+        return Err(
+            ApiError::invalid("input", "`input` must not be empty.").with_code("empty_string")
+        );
     }
 
     let voice_name = match field(body, "voice") {
@@ -154,8 +166,18 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
             Some(Value::String(id)) => id.as_str(),
             _ => return Err(ApiError::invalid("voice", "`voice.id` must be a string.")),
         },
-        Some(_) => return Err(ApiError::invalid("voice", "`voice` must be a string or `{\"id\": …}`.")),
-        None => return Err(ApiError::invalid("voice", "Missing required parameter: 'voice'.")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "voice",
+                "`voice` must be a string or `{\"id\": …}`.",
+            ));
+        }
+        None => {
+            return Err(ApiError::invalid(
+                "voice",
+                "Missing required parameter: 'voice'.",
+            ));
+        }
     };
     let voice = catalog
         .resolve_voice(model_voice.as_deref(), voice_name)
@@ -201,8 +223,11 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
             .as_f64()
             .filter(|speed| (0.25..=4.0).contains(speed))
             .ok_or_else(|| {
-                ApiError::invalid("speed", format!("`speed` must be a number from 0.25 to 4.0; got {value}."))
-                    .with_code("invalid_value")
+                ApiError::invalid(
+                    "speed",
+                    format!("`speed` must be a number from 0.25 to 4.0; got {value}."),
+                )
+                .with_code("invalid_value")
             })?,
     };
 

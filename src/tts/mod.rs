@@ -18,8 +18,8 @@ use crate::audio::encode::OutputFormat;
 
 /// OpenAI's built-in voice names; each maps to an installed voice through the voice map.
 pub const OPENAI_VOICES: &[&str] = &[
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
-    "verse", "marin", "cedar",
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+    "marin", "cedar",
 ];
 
 /// OpenAI's speech model names; each selects the default voice model.

@@ -103,13 +103,16 @@ impl Worker {
             if bytes.is_empty() {
                 return Ok(());
             }
-            chunks.blocking_send(Ok(Bytes::from(bytes))).map_err(|_| Ok(Gone))
+            chunks
+                .blocking_send(Ok(Bytes::from(bytes)))
+                .map_err(|_| Ok(Gone))
         };
         match (&speech.voice, voice) {
             (ResolvedVoice::Piper { speaker, .. }, Some(file)) => {
                 let sentences = piper_sentences(&file, &speech.text).map_err(Err)?;
                 let mut encoder = StreamEncoder::new(speech.format, file.config.audio.sample_rate)
                     .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
+                let cpu = self.cpu.clone();
                 let session = self.session(&file).map_err(Err)?;
                 let speaker = match speaker {
                     Some(id) => Some(*id),
@@ -127,7 +130,7 @@ impl Worker {
                         return Err(Ok(Gone));
                     }
                     let audio = {
-                        let _lease = self.cpu.acquire(1);
+                        let _lease = cpu.acquire(1);
                         session
                             .infer(&ids, scales, speaker)
                             .map_err(|e| Err(TtsError::Engine(e.to_string())))?
@@ -137,7 +140,11 @@ impl Worker {
                         .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
                     send(bytes)?;
                 }
-                send(encoder.finish().map_err(|e| Err(TtsError::Engine(e.to_string())))?)
+                send(
+                    encoder
+                        .finish()
+                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?,
+                )
             }
             (ResolvedVoice::Espeak { voice }, _) => {
                 let (samples, rate) = {
@@ -154,11 +161,15 @@ impl Worker {
                     .push(&samples)
                     .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
                 send(bytes)?;
-                send(encoder.finish().map_err(|e| Err(TtsError::Engine(e.to_string())))?)
+                send(
+                    encoder
+                        .finish()
+                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?,
+                )
             }
-            (ResolvedVoice::Piper { id, .. }, None) => Err(Err(TtsError::Engine(format!(
-                "voice `{id}` is not loaded"
-            )))),
+            (ResolvedVoice::Piper { id, .. }, None) => {
+                Err(Err(TtsError::Engine(format!("voice `{id}` is not loaded"))))
+            }
         }
     }
 

@@ -20,8 +20,16 @@ pub fn models_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = root().join("target/test-models");
-        generate(&dir.join("stt"), "make_test_models.py", &["scripted.bin", "scripted-en.bin"]);
-        generate(&dir.join("voices"), "make_test_voices.py", &["tiny-en.onnx", "tiny-multi.onnx.json"]);
+        generate(
+            &dir.join("stt"),
+            "make_test_models.py",
+            &["scripted.bin", "scripted-en.bin"],
+        );
+        generate(
+            &dir.join("voices"),
+            "make_test_voices.py",
+            &["tiny-en.onnx", "tiny-multi.onnx.json"],
+        );
         dir
     })
     .clone()
@@ -41,7 +49,9 @@ fn generate(dir: &Path, script: &str, expected: &[&str]) {
         .arg(&staging)
         .stdout(std::process::Stdio::null())
         .status()
-        .unwrap_or_else(|e| panic!("run scripts/{script} (needs the .venv from scripts/setup.sh): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("run scripts/{script} (needs the .venv from scripts/setup.sh): {e}")
+        });
     assert!(status.success(), "scripts/{script} failed");
     let _ = std::fs::remove_dir_all(dir);
     std::fs::rename(&staging, dir).expect("move the generated models into place");
@@ -158,7 +168,11 @@ impl TestServer {
             .get("content-type")
             .map(|v| v.to_str().unwrap_or_default().to_string())
             .unwrap_or_default();
-        (status, content_type, response.bytes().await.unwrap().to_vec())
+        (
+            status,
+            content_type,
+            response.bytes().await.unwrap().to_vec(),
+        )
     }
 
     /// A transcription of a 1.5 s tone with `fields`; returns status and body.

@@ -302,7 +302,16 @@ async fn model_names_resolve_and_list() {
         .collect();
     assert_eq!(
         ids,
-        vec!["scripted", "scripted-en", "tiny-cmn", "tiny-de", "tiny-en", "tiny-en-16k", "tiny-es", "tiny-multi"]
+        vec![
+            "scripted",
+            "scripted-en",
+            "tiny-cmn",
+            "tiny-de",
+            "tiny-en",
+            "tiny-en-16k",
+            "tiny-es",
+            "tiny-multi"
+        ]
     );
     assert_eq!(models["data"][0]["object"], "model");
     let one = server.get_json("/v1/models/scripted-en").await;

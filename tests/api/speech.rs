@@ -12,7 +12,11 @@ const SAMPLES_PER_ID: usize = 512;
 fn wav_samples(body: &[u8]) -> Vec<i16> {
     assert_eq!(&body[..4], b"RIFF");
     assert_eq!(&body[8..16], b"WAVEfmt ");
-    let data = body.windows(4).position(|w| w == b"data").expect("a data chunk") + 8;
+    let data = body
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8;
     body[data..]
         .chunks_exact(2)
         .map(|pair| i16::from_le_bytes([pair[0], pair[1]]))
@@ -27,16 +31,16 @@ fn request(voice: &str, input: &str, format: &str) -> Value {
     json!({ "model": "tts-1", "voice": voice, "input": input, "response_format": format })
 }
 
-/// ffprobe's codec name, sample rate and duration of an encoded body.
-fn probe(body: &[u8]) -> (String, u32, f64) {
+/// Runs `program` with `body` on stdin and returns its stdout.
+fn pipe_through(program: &str, args: &[&str], body: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut child = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_name,sample_rate:format=duration"])
-        .args(["-of", "json", "-i", "pipe:0"])
+    let mut child = std::process::Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("ffprobe is installed (scripts/setup.sh)");
+        .unwrap_or_else(|e| panic!("{program} is installed (scripts/setup.sh): {e}"));
     let mut stdin = child.stdin.take().unwrap();
     let body = body.to_vec();
     let writer = std::thread::spawn(move || {
@@ -44,16 +48,48 @@ fn probe(body: &[u8]) -> (String, u32, f64) {
     });
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    output.stdout
+}
+
+/// ffprobe's codec name and sample rate, and the seconds ffmpeg decodes, of an encoded body.
+fn probe(body: &[u8]) -> (String, u32, f64) {
+    let info = pipe_through(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,sample_rate",
+            "-of",
+            "json",
+            "-i",
+            "pipe:0",
+        ],
+        body,
+    );
+    let value: Value = serde_json::from_slice(&info).unwrap();
     let stream = &value["streams"][0];
-    let duration = value["format"]["duration"]
+    let rate: u32 = stream["sample_rate"]
         .as_str()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(0.0);
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let decoded = pipe_through(
+        "ffmpeg",
+        &["-i", "pipe:0", "-f", "s16le", "-ac", "1", "-"],
+        body,
+    );
+    let seconds = if rate == 0 {
+        0.0
+    } else {
+        decoded.len() as f64 / 2.0 / f64::from(rate)
+    };
     (
-        stream["codec_name"].as_str().unwrap_or_default().to_string(),
-        stream["sample_rate"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0),
-        duration,
+        stream["codec_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        rate,
+        seconds,
     )
 }
 
@@ -83,7 +119,11 @@ async fn wav_is_the_voice_output_and_every_format_encodes_it() {
         assert_eq!(status, 200, "{format}");
         assert!(kind.starts_with(content_type), "{format}: {kind}");
         let (probed_codec, probed_rate, duration) = probe(&body);
-        assert_eq!((probed_codec.as_str(), probed_rate), (codec, rate), "{format}");
+        assert_eq!(
+            (probed_codec.as_str(), probed_rate),
+            (codec, rate),
+            "{format}"
+        );
         assert!(
             duration >= seconds - 0.03 && duration <= seconds + padding,
             "{format}: {duration} vs {seconds}"
@@ -92,7 +132,10 @@ async fn wav_is_the_voice_output_and_every_format_encodes_it() {
     let (status, kind, pcm) = server.speech(request("tiny-en", text, "pcm")).await;
     assert_eq!((status, kind.as_str()), (200, "audio/pcm"));
     let expected = (samples.len() as f64 * 24000.0 / 22050.0).round() as i64;
-    assert!((pcm.len() as i64 / 2 - expected).abs() <= 1, "pcm is 24 kHz s16le");
+    assert!(
+        (pcm.len() as i64 / 2 - expected).abs() <= 1,
+        "pcm is 24 kHz s16le"
+    );
 }
 
 #[tokio::test]
@@ -108,11 +151,14 @@ async fn speed_halves_and_doubles_the_duration() {
             wav_samples(&wav).len()
         }
     };
-    let normal = length(1.0).await;
-    assert_eq!(length(2.0).await * 2, normal);
-    assert_eq!(length(0.5).await, normal * 2);
-    assert_eq!(length(0.25).await, normal * 4);
-    assert_eq!(length(4.0).await * 4, normal);
+    // Each id of the tiny voices lasts ceil(2 * length_scale / speed) * 256 samples.
+    let ids = length(1.0).await / SAMPLES_PER_ID;
+    let expected = |speed: f64| ids * (2.0 / speed).ceil() as usize * 256;
+    assert_eq!(length(2.0).await, expected(2.0));
+    assert_eq!(length(2.0).await * 2, length(1.0).await, "2.0 halves");
+    assert_eq!(length(0.5).await, length(1.0).await * 2, "0.5 doubles");
+    assert_eq!(length(0.25).await, expected(0.25));
+    assert_eq!(length(4.0).await, expected(4.0));
 }
 
 #[tokio::test]
@@ -147,16 +193,24 @@ async fn voices_names_speakers_and_the_voice_map() {
     );
     // The object form, an installed id as the model, speakers by name and number.
     let object = json!({"model": "tts-1", "voice": {"id": "tiny-de"}, "input": text, "response_format": "wav"});
-    assert_eq!(speak(object).await, speak(request("tiny-de", text, "wav")).await);
+    assert_eq!(
+        speak(object).await,
+        speak(request("tiny-de", text, "wav")).await
+    );
     let bob = speak(request("tiny-multi:bob", text, "wav")).await;
     let alice = speak(request("tiny-multi:alice", text, "wav")).await;
     assert_ne!(bob, alice);
     assert_eq!(speak(request("tiny-multi:1", text, "wav")).await, bob);
     assert_eq!(speak(request("onyx", text, "wav")).await, bob);
-    let by_model = json!({"model": "tiny-multi", "voice": "bob", "input": text, "response_format": "wav"});
+    let by_model =
+        json!({"model": "tiny-multi", "voice": "bob", "input": text, "response_format": "wav"});
     assert_eq!(speak(by_model).await, bob);
-    let model_voice = json!({"model": "tiny-de", "voice": "alloy", "input": text, "response_format": "wav"});
-    assert_eq!(speak(model_voice).await, speak(request("tiny-de", text, "wav")).await);
+    let model_voice =
+        json!({"model": "tiny-de", "voice": "alloy", "input": text, "response_format": "wav"});
+    assert_eq!(
+        speak(model_voice).await,
+        speak(request("tiny-de", text, "wav")).await
+    );
     // The 16 kHz voice keeps its rate.
     let (_, _, wav) = server.speech(request("tiny-en-16k", text, "wav")).await;
     assert_eq!(wav_rate(&wav), 16000);
@@ -168,12 +222,19 @@ async fn audio_streams_sentence_by_sentence() {
     let response = server
         .client
         .post(format!("{}/v1/audio/speech", server.url))
-        .json(&request("tiny-en", "One. Two. Three. Four. Five. Six.", "pcm"))
+        .json(&request(
+            "tiny-en",
+            "One. Two. Three. Four. Five. Six.",
+            "pcm",
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("content-length").is_none(), "chunked");
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "chunked"
+    );
     let mut chunks = 0;
     let mut response = response;
     while let Some(chunk) = response.chunk().await.unwrap() {
@@ -229,30 +290,135 @@ async fn bad_requests_get_the_envelope() {
     };
     let cases: Vec<(Value, u16, Option<&str>, Option<&str>)> = vec![
         (with(json!({"model": null})), 400, Some("model"), None),
-        (with(json!({"model": "tts-9"})), 404, Some("model"), Some("model_not_found")),
-        (with(json!({"model": "../../etc/passwd"})), 404, Some("model"), Some("model_not_found")),
+        (
+            with(json!({"model": "tts-9"})),
+            404,
+            Some("model"),
+            Some("model_not_found"),
+        ),
+        (
+            with(json!({"model": "../../etc/passwd"})),
+            404,
+            Some("model"),
+            Some("model_not_found"),
+        ),
         (with(json!({"input": null})), 400, Some("input"), None),
-        (with(json!({"input": ""})), 400, Some("input"), Some("empty_string")),
-        (with(json!({"input": "   \n "})), 400, Some("input"), Some("empty_string")),
-        (with(json!({"input": "e".repeat(4097)})), 400, Some("input"), Some("string_too_long")),
-        (with(json!({"input": "e\u{301}".repeat(2049)})), 400, Some("input"), Some("string_too_long")),
+        (
+            with(json!({"input": ""})),
+            400,
+            Some("input"),
+            Some("empty_string"),
+        ),
+        (
+            with(json!({"input": "   \n "})),
+            400,
+            Some("input"),
+            Some("empty_string"),
+        ),
+        (
+            with(json!({"input": "e".repeat(4097)})),
+            400,
+            Some("input"),
+            Some("string_too_long"),
+        ),
+        (
+            with(json!({"input": "e\u{301}".repeat(2049)})),
+            400,
+            Some("input"),
+            Some("string_too_long"),
+        ),
         (with(json!({"input": 5})), 400, Some("input"), None),
         (with(json!({"voice": null})), 400, Some("voice"), None),
-        (with(json!({"voice": "nobody"})), 400, Some("voice"), Some("invalid_value")),
-        (with(json!({"voice": ""})), 400, Some("voice"), Some("invalid_value")),
-        (with(json!({"voice": "../../../../etc/passwd"})), 400, Some("voice"), Some("invalid_value")),
-        (with(json!({"voice": "tiny-multi:carol"})), 400, Some("voice"), Some("invalid_value")),
-        (with(json!({"voice": {"name": "x"}})), 400, Some("voice"), None),
-        (with(json!({"speed": 0})), 400, Some("speed"), Some("invalid_value")),
-        (with(json!({"speed": -1})), 400, Some("speed"), Some("invalid_value")),
-        (with(json!({"speed": 0.2499})), 400, Some("speed"), Some("invalid_value")),
-        (with(json!({"speed": 4.0001})), 400, Some("speed"), Some("invalid_value")),
-        (with(json!({"speed": "fast"})), 400, Some("speed"), Some("invalid_value")),
-        (with(json!({"response_format": "ogg"})), 400, Some("response_format"), Some("invalid_value")),
-        (with(json!({"response_format": "MP3"})), 400, Some("response_format"), Some("invalid_value")),
-        (with(json!({"response_format": ""})), 400, Some("response_format"), Some("invalid_value")),
-        (with(json!({"stream_format": "chunks"})), 400, Some("stream_format"), Some("invalid_value")),
-        (with(json!({"instructions": "x".repeat(4097)})), 400, Some("instructions"), Some("string_too_long")),
+        (
+            with(json!({"voice": "nobody"})),
+            400,
+            Some("voice"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"voice": ""})),
+            400,
+            Some("voice"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"voice": "../../../../etc/passwd"})),
+            400,
+            Some("voice"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"voice": "tiny-multi:carol"})),
+            400,
+            Some("voice"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"voice": {"name": "x"}})),
+            400,
+            Some("voice"),
+            None,
+        ),
+        (
+            with(json!({"speed": 0})),
+            400,
+            Some("speed"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"speed": -1})),
+            400,
+            Some("speed"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"speed": 0.2499})),
+            400,
+            Some("speed"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"speed": 4.0001})),
+            400,
+            Some("speed"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"speed": "fast"})),
+            400,
+            Some("speed"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"response_format": "ogg"})),
+            400,
+            Some("response_format"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"response_format": "MP3"})),
+            400,
+            Some("response_format"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"response_format": ""})),
+            400,
+            Some("response_format"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"stream_format": "chunks"})),
+            400,
+            Some("stream_format"),
+            Some("invalid_value"),
+        ),
+        (
+            with(json!({"instructions": "x".repeat(4097)})),
+            400,
+            Some("instructions"),
+            Some("string_too_long"),
+        ),
     ];
     for (body, status, param, code) in cases {
         let (got, _, bytes) = server.speech(body.clone()).await;
@@ -300,7 +466,13 @@ async fn bad_requests_get_the_envelope() {
 #[tokio::test]
 async fn text_without_speakable_content_is_handled() {
     let server = TestServer::default().await;
-    for input in ["\u{1F600}\u{1F600}", "\u{0}\u{7}\u{1b}[31m", "...", "\u{202E}abc", "9".repeat(4096).as_str()] {
+    for input in [
+        "\u{1F600}\u{1F600}",
+        "\u{0}\u{7}\u{1b}[31m",
+        "...",
+        "\u{202E}abc",
+        "9".repeat(4096).as_str(),
+    ] {
         let (status, _, body) = server.speech(request("tiny-en", input, "wav")).await;
         assert!(
             status == 200 || status == 400,
@@ -321,12 +493,25 @@ async fn without_piper_voices_espeak_speaks() {
         config.default_voice = None;
     })
     .await;
-    let (status, kind, wav) = server.speech(request("alloy", "Hello from espeak.", "wav")).await;
-    assert_eq!((status, kind.as_str()), (200, "audio/wav"), "{}", String::from_utf8_lossy(&wav));
+    let (status, kind, wav) = server
+        .speech(request("alloy", "Hello from espeak.", "wav"))
+        .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (200, "audio/wav"),
+        "{}",
+        String::from_utf8_lossy(&wav)
+    );
     assert_eq!(wav_rate(&wav), 22050);
     let samples = wav_samples(&wav);
-    assert!(samples.len() > 22050 / 2, "at least half a second of speech");
-    assert!(samples.iter().any(|s| s.unsigned_abs() > 1000), "not silence");
+    assert!(
+        samples.len() > 22050 / 2,
+        "at least half a second of speech"
+    );
+    assert!(
+        samples.iter().any(|s| s.unsigned_abs() > 1000),
+        "not silence"
+    );
     let (status, _, mp3) = server.speech(request("nova", "And in mp3.", "mp3")).await;
     assert_eq!(status, 200);
     assert_eq!(probe(&mp3).0, "mp3");
