@@ -138,9 +138,9 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
     let model = string_field(body, "model")?
         .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("model", "you must provide a model parameter"))?;
-    let model_voice = catalog
+    let model_choice = catalog
         .resolve_model(model)
-        .map_err(|()| ApiError::model_not_found(model, &catalog.ids()))?;
+        .ok_or_else(|| ApiError::model_not_found(model, &catalog.ids()))?;
 
     let input = string_field(body, "input")?
         .ok_or_else(|| ApiError::invalid("input", "Missing required parameter: 'input'."))?;
@@ -180,7 +180,7 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
         }
     };
     let voice = catalog
-        .resolve_voice(model_voice.as_deref(), voice_name)
+        .resolve_voice(model_choice.voice_id(), voice_name)
         .ok_or_else(|| {
             let installed = catalog.ids();
             let listed = if installed.is_empty() { "none".to_string() } else { installed.join(", ") };
@@ -193,14 +193,14 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
             .with_code("invalid_value")
         })?;
 
-    if let Some(instructions) = string_field(body, "instructions")? {
-        if instructions.chars().count() > MAX_INPUT_CHARS {
-            return Err(ApiError::invalid(
-                "instructions",
-                format!("`instructions` is longer than {MAX_INPUT_CHARS} characters."),
-            )
-            .with_code("string_too_long"));
-        }
+    // Piper voices cannot follow instructions; they are checked like OpenAI does, then unused.
+    let instructions = string_field(body, "instructions")?.unwrap_or_default();
+    if instructions.chars().count() > MAX_INPUT_CHARS {
+        return Err(ApiError::invalid(
+            "instructions",
+            format!("`instructions` is longer than {MAX_INPUT_CHARS} characters."),
+        )
+        .with_code("string_too_long"));
     }
 
     let format = match string_field(body, "response_format")? {

@@ -19,6 +19,24 @@ pub enum ResolvedVoice {
     Espeak { voice: String },
 }
 
+/// What the `model` of a speech request selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpeechModel {
+    /// One of OpenAI's model names: the voice comes from `voice` and the voice map.
+    Default,
+    /// An installed voice: OpenAI voice names speak with it, and `voice` may name its speaker.
+    Voice(String),
+}
+
+impl SpeechModel {
+    pub fn voice_id(&self) -> Option<&str> {
+        match self {
+            SpeechModel::Default => None,
+            SpeechModel::Voice(id) => Some(id),
+        }
+    }
+}
+
 /// The installed voices and the names clients may use for them.
 #[derive(Debug, Default)]
 pub struct VoiceCatalog {
@@ -81,17 +99,15 @@ impl VoiceCatalog {
         !self.piper.is_empty() || self.espeak_available
     }
 
-    /// The voice id a `model` names: `Some(id)` for an installed voice, `None` for OpenAI's
-    /// model names (the default voice). `Err` for anything else.
-    pub fn resolve_model(&self, model: &str) -> Result<Option<String>, ()> {
+    /// What a `model` names, or `None` if it names nothing this server has.
+    pub fn resolve_model(&self, model: &str) -> Option<SpeechModel> {
         let model = model.trim();
         if self.piper.contains_key(model) {
-            return Ok(Some(model.to_string()));
+            return Some(SpeechModel::Voice(model.to_string()));
         }
-        if OPENAI_TTS_MODELS.contains(&model) {
-            return Ok(None);
-        }
-        Err(())
+        OPENAI_TTS_MODELS
+            .contains(&model)
+            .then_some(SpeechModel::Default)
     }
 
     /// The voice for `voice` (`VOICE_ID`, `VOICE_ID:SPEAKER`, an OpenAI name, or a speaker of
