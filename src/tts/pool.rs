@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -27,20 +28,24 @@ pub(super) struct Job {
 /// A fixed set of synthesis threads behind a bounded queue.
 pub(super) struct TtsPool {
     queue: async_channel::Sender<Job>,
+    cancelled: Arc<AtomicUsize>,
 }
 
 impl TtsPool {
     pub fn start(workers: usize, max_queue: usize, cpu: &CpuBudget) -> Self {
         let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
+        let cancelled = Arc::new(AtomicUsize::new(0));
         for index in 0..workers.max(1) {
             let jobs = jobs.clone();
             let cpu = cpu.clone();
+            let cancelled = Arc::clone(&cancelled);
             let spawned = std::thread::Builder::new()
                 .name(format!("tts-worker-{index}"))
                 .spawn(move || {
                     let mut worker = Worker {
                         sessions: HashMap::new(),
                         cpu,
+                        cancelled,
                     };
                     while let Ok(job) = jobs.recv_blocking() {
                         worker.run(job);
@@ -50,7 +55,12 @@ impl TtsPool {
                 tracing::error!(%error, "could not start a synthesis thread");
             }
         }
-        Self { queue }
+        Self { queue, cancelled }
+    }
+
+    /// Jobs stopped because their client went away, since start.
+    pub fn cancelled(&self) -> usize {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     pub fn submit(&self, job: Job) -> Result<(), TtsError> {
@@ -70,6 +80,7 @@ impl TtsPool {
 struct Worker {
     sessions: HashMap<String, PiperSession>,
     cpu: CpuBudget,
+    cancelled: Arc<AtomicUsize>,
 }
 
 /// The client went away; stop quietly.
@@ -78,12 +89,18 @@ struct Gone;
 impl Worker {
     fn run(&mut self, job: Job) {
         if job.chunks.is_closed() {
+            self.cancelled.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let chunks = job.chunks.clone();
         let outcome = catch_unwind(AssertUnwindSafe(|| self.speak(job)));
         let error = match outcome {
-            Ok(Ok(())) | Ok(Err(Ok(Gone))) => return,
+            Ok(Ok(())) => return,
+            Ok(Err(Ok(Gone))) => {
+                tracing::info!("stopped synthesis: the client went away");
+                self.cancelled.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             Ok(Err(Err(error))) => error,
             Err(_) => {
                 self.sessions.clear();

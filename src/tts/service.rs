@@ -38,6 +38,11 @@ impl Synthesizer {
         self.pool.queued()
     }
 
+    /// Jobs stopped because their client went away, since start.
+    pub fn cancelled(&self) -> usize {
+        self.pool.cancelled()
+    }
+
     /// Queues the job and waits for its first chunk, so that a failure before any audio is
     /// still an ordinary error response. Dropping the stream stops the synthesis.
     pub async fn speak(&self, speech: SpeechJob) -> Result<SpeechStream, TtsError> {

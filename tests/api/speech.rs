@@ -245,6 +245,37 @@ async fn audio_streams_sentence_by_sentence() {
 }
 
 #[tokio::test]
+async fn a_client_that_hangs_up_stops_synthesis() {
+    let server = TestServer::default().await;
+    let tts = || &server.server.state().tts;
+    let text = "This sentence keeps going. ".repeat(150);
+    let mut response = server
+        .client
+        .post(format!("{}/v1/audio/speech", server.url))
+        .json(&request("tiny-en", &text, "wav"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.chunk().await.unwrap().is_some(), "audio started");
+    drop(response);
+    for _ in 0..1200 {
+        if tts().cancelled() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        tts().cancelled(),
+        1,
+        "synthesis stopped before the 150 sentences were done"
+    );
+    // The worker is free again.
+    let (status, _, _) = server.speech(request("tiny-en", "Next.", "wav")).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn sse_sends_deltas_then_done() {
     let server = TestServer::default().await;
     let mut body = request("tiny-en", "One. Two.", "pcm");

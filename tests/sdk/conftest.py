@@ -1,5 +1,6 @@
 """Starts the real hearsay binary on a free port with freshly generated scripted models."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,16 +43,17 @@ def voices_dir(models_dir) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def base_url(models_dir, voices_dir):
+@contextlib.contextmanager
+def running_server(models_dir: Path, *extra_args: str, stderr=None):
+    """Runs the hearsay binary on a free port until the block ends; yields its base URL."""
     binary = os.environ.get("HEARSAY_BIN", str(ROOT / "target/debug/hearsay"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARSAY_")}
     process = subprocess.Popen(
-        [binary, "serve", "--port", str(port), "--models-dir", str(models_dir),
-         "--default-stt-model", "scripted", "--default-voice", "tiny-en"],
+        [binary, "serve", "--port", str(port), "--models-dir", str(models_dir), *extra_args],
         env=env,
         stdin=subprocess.DEVNULL,
+        stderr=stderr,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -69,6 +71,12 @@ def base_url(models_dir, voices_dir):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def base_url(models_dir, voices_dir):
+    with running_server(models_dir, "--default-stt-model", "scripted", "--default-voice", "tiny-en") as url:
+        yield url
 
 
 @pytest.fixture()
