@@ -146,7 +146,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
         espeak_ready,
     );
     if catalog.ids().is_empty() && espeak_ready {
-        tracing::info!("no Piper voice installed: speech uses espeak-ng's own voice");
+        tracing::info!("no Piper voice available: speech uses espeak-ng's own voice");
     }
     let plan = config.thread_plan();
     Synthesizer::start(catalog, plan.workers, config.max_queue, cpu)
