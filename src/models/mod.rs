@@ -19,7 +19,7 @@ pub const OPENAI_STT_MODELS: &[&str] = &[
 ];
 
 /// Directory levels searched below the models directory.
-const MAX_SCAN_DEPTH: usize = 4;
+pub const MAX_SCAN_DEPTH: usize = 4;
 
 /// A validated whisper.cpp model file.
 #[derive(Debug, Clone)]
@@ -50,9 +50,7 @@ pub struct Inventory {
 /// Finds and validates every `*.bin` under `dir`. A bad file is logged and skipped; it never
 /// reaches whisper.cpp, which aborts the process on some malformed files.
 pub fn scan(dir: &Path) -> Inventory {
-    let mut files = Vec::new();
-    collect_bin_files(dir, 0, &mut files);
-    files.sort();
+    let files = files_with_extension(dir, "bin");
 
     let mut inventory = Inventory::default();
     for path in files {
@@ -84,24 +82,32 @@ pub fn scan(dir: &Path) -> Inventory {
     inventory
 }
 
-fn collect_bin_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(file_type) = entry.file_type() else {
-            continue;
+/// Every regular file under `dir` (up to [`MAX_SCAN_DEPTH`] levels down) whose extension is
+/// `extension`, sorted by path. Links to files are followed; links to directories are not, so
+/// a link loop cannot trap the scan.
+pub fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, extension: &str, depth: usize, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
         };
-        // Follow links to files, but never descend through links (no cycles).
-        if file_type.is_dir() {
-            if depth < MAX_SCAN_DEPTH {
-                collect_bin_files(&path, depth + 1, out);
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_dir() {
+                if depth < MAX_SCAN_DEPTH {
+                    walk(&path, extension, depth + 1, out);
+                }
+            } else if path.extension().is_some_and(|ext| ext == extension) && path.is_file() {
+                out.push(path);
             }
-        } else if path.extension().is_some_and(|ext| ext == "bin") && path.is_file() {
-            out.push(path);
         }
     }
+    let mut files = Vec::new();
+    walk(dir, extension, 0, &mut files);
+    files.sort();
+    files
 }
 
 /// Resolves the `model` a client sends to an installed speech-to-text model id.

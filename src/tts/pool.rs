@@ -83,6 +83,9 @@ struct Worker {
     cancelled: Arc<AtomicUsize>,
 }
 
+/// Yields the samples of the next sentence, until there are none left.
+type Sentences<'a> = Box<dyn FnMut() -> Option<Result<Vec<i16>, TtsError>> + 'a>;
+
 /// The client went away; stop quietly.
 struct Gone;
 
@@ -116,19 +119,11 @@ impl Worker {
             voice,
             chunks,
         } = job;
-        let send = |bytes: Vec<u8>| -> Result<(), Result<Gone, TtsError>> {
-            if bytes.is_empty() {
-                return Ok(());
-            }
-            chunks
-                .blocking_send(Ok(Bytes::from(bytes)))
-                .map_err(|_| Ok(Gone))
-        };
-        match (&speech.voice, voice) {
+        let engine = |e: &dyn std::fmt::Display| Err(TtsError::Engine(e.to_string()));
+        // Audio comes one sentence at a time for Piper voices, all at once from espeak-ng.
+        let (rate, mut sentences): (u32, Sentences<'_>) = match (&speech.voice, voice) {
             (ResolvedVoice::Piper { speaker, .. }, Some(file)) => {
-                let sentences = piper_sentences(&file, &speech.text).map_err(Err)?;
-                let mut encoder = StreamEncoder::new(speech.format, file.config.audio.sample_rate)
-                    .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
+                let ids = piper_sentences(&file, &speech.text).map_err(Err)?;
                 let cpu = self.cpu.clone();
                 let session = self.session(&file).map_err(Err)?;
                 let speaker = match speaker {
@@ -142,52 +137,57 @@ impl Worker {
                     inference.length_scale / speech.speed,
                     inference.noise_w,
                 ];
-                for ids in sentences {
-                    if chunks.is_closed() {
-                        return Err(Ok(Gone));
-                    }
-                    let audio = {
+                let mut ids = ids.into_iter();
+                let rate = file.config.audio.sample_rate;
+                (
+                    rate,
+                    Box::new(move || {
+                        let ids = ids.next()?;
                         let _lease = cpu.acquire(1);
-                        session
-                            .infer(&ids, scales, speaker)
-                            .map_err(|e| Err(TtsError::Engine(e.to_string())))?
-                    };
-                    let bytes = encoder
-                        .push(&to_i16(&audio))
-                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
-                    send(bytes)?;
-                }
-                send(
-                    encoder
-                        .finish()
-                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?,
+                        Some(
+                            session
+                                .infer(&ids, scales, speaker)
+                                .map(|audio| to_i16(&audio))
+                                .map_err(|e| TtsError::Engine(e.to_string())),
+                        )
+                    }),
                 )
             }
             (ResolvedVoice::Espeak { voice }, _) => {
                 let (samples, rate) = {
                     let _lease = self.cpu.acquire(1);
-                    espeak::synthesize(voice, &speech.text, speech.speed)
-                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?
+                    espeak::synthesize(voice, &speech.text, speech.speed).map_err(|e| engine(&e))?
                 };
                 if samples.is_empty() {
                     return Err(Err(TtsError::NothingToSpeak));
                 }
-                let mut encoder = StreamEncoder::new(speech.format, rate)
-                    .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
-                let bytes = encoder
-                    .push(&samples)
-                    .map_err(|e| Err(TtsError::Engine(e.to_string())))?;
-                send(bytes)?;
-                send(
-                    encoder
-                        .finish()
-                        .map_err(|e| Err(TtsError::Engine(e.to_string())))?,
-                )
+                let mut samples = Some(samples);
+                (rate, Box::new(move || samples.take().map(Ok)))
             }
             (ResolvedVoice::Piper { id, .. }, None) => {
-                Err(Err(TtsError::Engine(format!("voice `{id}` is not loaded"))))
+                return Err(Err(TtsError::Engine(format!("voice `{id}` is not loaded"))));
+            }
+        };
+
+        let mut encoder = StreamEncoder::new(speech.format, rate).map_err(|e| engine(&e))?;
+        let send = |bytes: Vec<u8>| -> Result<(), Result<Gone, TtsError>> {
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            chunks
+                .blocking_send(Ok(Bytes::from(bytes)))
+                .map_err(|_| Ok(Gone))
+        };
+        while let Some(samples) = sentences() {
+            let bytes = encoder
+                .push(&samples.map_err(Err)?)
+                .map_err(|e| engine(&e))?;
+            send(bytes)?;
+            if chunks.is_closed() {
+                return Err(Ok(Gone));
             }
         }
+        send(encoder.finish().map_err(|e| engine(&e))?)
     }
 
     fn session(&mut self, file: &VoiceFile) -> Result<&mut PiperSession, TtsError> {

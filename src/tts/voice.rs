@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-/// Directory levels searched below the models directory (as for speech-to-text models).
-const MAX_SCAN_DEPTH: usize = 4;
-
 /// Largest config read. Real configs are 5–50 KB (a 900-speaker map included); anything
 /// bigger is not a Piper config and is not read into memory.
 pub const MAX_CONFIG_BYTES: u64 = 10 * 1024 * 1024;
@@ -352,14 +349,12 @@ pub struct VoiceFile {
 }
 
 /// Finds every `NAME.onnx` with a `NAME.onnx.json` beside it under `models_dir` (up to
-/// [`MAX_SCAN_DEPTH`] levels down), sorted by id. A model without a usable config, or whose id
+/// [`crate::models::MAX_SCAN_DEPTH`] levels down), sorted by id. A model without a usable config, or whose id
 /// is taken, or whose `phoneme_type` hearsay cannot phonemize, is returned as a rejection
 /// `(model path, reason)`; the caller logs those. Never
 /// panics on bad files; a missing or unreadable `models_dir` gives two empty lists.
 pub fn find_voices(models_dir: &Path) -> (Vec<VoiceFile>, Vec<(PathBuf, String)>) {
-    let mut models = Vec::new();
-    collect_onnx_files(models_dir, 0, &mut models);
-    models.sort();
+    let models = crate::models::files_with_extension(models_dir, "onnx");
 
     let mut voices: Vec<VoiceFile> = Vec::new();
     let mut rejected = Vec::new();
@@ -414,26 +409,6 @@ fn check_voice(model_path: &Path) -> Result<VoiceFile, String> {
         config_path,
         config,
     })
-}
-
-fn collect_onnx_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        // Follow links to files, but never descend through links (no cycles).
-        if file_type.is_dir() {
-            if depth < MAX_SCAN_DEPTH {
-                collect_onnx_files(&path, depth + 1, out);
-            }
-        } else if path.extension().is_some_and(|ext| ext == "onnx") && path.is_file() {
-            out.push(path);
-        }
-    }
 }
 
 /// piper's conversion of one sentence's model output to 16-bit samples (`voice.py`, default
