@@ -57,15 +57,30 @@ def test_every_format(client, fmt):
     assert stream["channels"] == 1
 
 
-def test_streaming_response(client, tmp_path):
-    target = tmp_path / "speech.mp3"
+CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg; codecs=opus",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_streaming_response(client, tmp_path, fmt):
+    target = tmp_path / f"speech.{fmt}"
     with client.audio.speech.with_streaming_response.create(
-        model="gpt-4o-mini-tts", voice="nova", input="One. Two. Three. Four.", response_format="mp3"
+        model="gpt-4o-mini-tts", voice="nova", input="One. Two. Three. Four.", response_format=fmt
     ) as response:
-        assert response.headers["content-type"] == "audio/mpeg"
+        assert response.headers["content-type"] == CONTENT_TYPES[fmt]
         chunks = list(response.iter_bytes())
     target.write_bytes(b"".join(chunks))
-    assert probe(target.read_bytes())["codec_name"] == "mp3"
+    plain = client.audio.speech.create(model="gpt-4o-mini-tts", voice="nova", input="One. Two. Three. Four.",
+                                       response_format=fmt).content
+    assert target.read_bytes() == plain
+    if fmt != "pcm":
+        assert probe(plain)["codec_name"] == PROBE[fmt][0]
 
 
 def post_json(url: str, body: dict) -> tuple[str, bytes]:
