@@ -80,6 +80,16 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_ESPEAK_DATA")]
     pub espeak_data: Option<PathBuf>,
 
+    /// API key clients must send as `Authorization: Bearer KEY`; repeat for several, or set
+    /// `HEARSAY_API_KEYS=key1,key2`. Without any, the API is open (bind to localhost then).
+    #[arg(
+        long = "api-key",
+        env = "HEARSAY_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+
     /// Log output format.
     #[arg(long, env = "HEARSAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
 use crate::cpu::CpuBudget;
+use crate::http::auth::ApiKeys;
 use crate::http::{AppState, router};
 use crate::models;
 use crate::stt::Transcriber;
@@ -90,6 +91,7 @@ fn build_state(config: &ServeConfig) -> AppState {
     AppState {
         stt: Transcriber::start(&inventory, config, &cpu),
         tts: start_tts(config, &cpu),
+        api_keys: ApiKeys::new(&config.api_keys),
         max_upload_bytes: config.max_upload_bytes,
     }
 }

@@ -1,5 +1,6 @@
 //! The OpenAI wire: routes, extraction, and turning every rejection into OpenAI's error envelope.
 
+pub mod auth;
 mod form;
 mod models;
 mod speech;
@@ -10,16 +11,24 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::{HeaderName, HeaderValue};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::stt::Transcriber;
 use crate::tts::Synthesizer;
+use auth::ApiKeys;
 
 /// What every handler can reach.
 pub struct AppState {
     pub stt: Transcriber,
     pub tts: Synthesizer,
+    pub api_keys: ApiKeys,
     pub max_upload_bytes: usize,
 }
 
@@ -40,13 +49,56 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/models/{id}", get(models::get_model));
     Router::new()
         .route("/health", get(models::health))
+        .route("/ready", get(models::ready))
         .merge(api.clone())
         .nest("/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_upload_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require_api_key,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID.clone(),
+            NextRequestId::default(),
+        ))
         .with_state(state)
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids for requests that come without one: unique within this process.
+#[derive(Clone, Default)]
+struct NextRequestId(Arc<AtomicU64>);
+
+impl MakeRequestId for NextRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        let started = *PROCESS_TAG;
+        HeaderValue::from_str(&format!("req_{started:x}{n:08x}"))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// Distinguishes this process's request ids from a previous run's.
+static PROCESS_TAG: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+});
+
+/// Every log line of a request carries its method, path and id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -13,6 +13,28 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Ready once start-up has loaded what it could: lists what can serve requests, and answers
+/// 503 when nothing can (no whisper model and no voice at all).
+pub async fn ready(State(state): State<Arc<AppState>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let stt = state.stt.names().ids().to_vec();
+    let voices = state.tts.catalog().ids();
+    let speech = state.tts.catalog().can_speak();
+    let ready = !stt.is_empty() || speech;
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "speech_to_text": stt,
+        "voices": voices,
+        "speech": speech,
+    });
+    (status, Json(body)).into_response()
+}
+
 fn model_object(id: &str) -> Value {
     json!({ "id": id, "object": "model", "created": 0, "owned_by": "hearsay" })
 }

@@ -5,4 +5,5 @@ mod errors;
 mod formats;
 mod load;
 mod responses;
+mod service;
 mod speech;
