@@ -17,6 +17,29 @@ pub struct Cli {
 pub enum Command {
     /// Serve the OpenAI audio API over HTTP.
     Serve(ServeConfig),
+    /// Download models from the built-in catalog into the models directory.
+    Pull(PullArgs),
+    /// List installed models and what the catalog can pull.
+    Models(ModelsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PullArgs {
+    /// Catalog ids (`hearsay models` lists them), e.g. base.en, large-v3-turbo-q8_0,
+    /// en_US-lessac-medium.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Directory to install into.
+    #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
+    pub models_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ModelsArgs {
+    /// Directory holding the models.
+    #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
+    pub models_dir: PathBuf,
 }
 
 /// Everything `hearsay serve` needs, passed around whole.
@@ -90,6 +113,10 @@ pub struct ServeConfig {
     )]
     pub api_keys: Vec<String>,
 
+    /// On SIGTERM or SIGINT, seconds to let requests in flight finish before exiting anyway.
+    #[arg(long, env = "HEARSAY_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+
     /// Log output format.
     #[arg(long, env = "HEARSAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -123,10 +150,13 @@ pub struct ThreadPlan {
 impl ServeConfig {
     /// Defaults for tests and embedding; the same values the CLI uses.
     pub fn new(models_dir: impl Into<PathBuf>) -> Self {
-        let mut config = Cli::parse_from(["hearsay", "serve"]);
-        let Command::Serve(ref mut serve) = config.command;
-        serve.models_dir = models_dir.into();
-        serve.clone()
+        match Cli::parse_from(["hearsay", "serve"]).command {
+            Command::Serve(mut serve) => {
+                serve.models_dir = models_dir.into();
+                serve
+            }
+            _ => unreachable!("`hearsay serve` parses as the serve command. This is a bug."),
+        }
     }
 
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -214,7 +244,9 @@ mod tests {
             "nova=de-thorsten",
         ])
         .unwrap();
-        let Command::Serve(config) = cli.command;
+        let Command::Serve(config) = cli.command else {
+            panic!("not the serve command");
+        };
         assert_eq!(
             config.voice_map,
             vec![

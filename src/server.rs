@@ -183,10 +183,23 @@ pub fn install_dirs() -> Vec<PathBuf> {
 
 /// Runs `hearsay serve` until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let deadline = std::time::Duration::from_secs(config.shutdown_timeout);
     let server = start(config).await?;
     shutdown_signal().await;
-    tracing::info!("shutting down: finishing requests in flight");
-    server.stop().await
+    tracing::info!(
+        deadline_seconds = deadline.as_secs(),
+        "shutting down: no new connections; finishing requests in flight"
+    );
+    match tokio::time::timeout(deadline, server.stop()).await {
+        Ok(result) => {
+            tracing::info!("all requests finished; bye");
+            result
+        }
+        Err(_) => {
+            tracing::warn!("shutdown deadline passed; exiting with requests still in flight");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

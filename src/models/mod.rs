@@ -1,7 +1,9 @@
 //! What is installed: finds model files under the models directory, validates each one
 //! before any engine sees it, and resolves the model names clients send.
 
+pub mod catalog;
 pub mod ggml;
+pub mod pull;
 
 use std::path::{Path, PathBuf};
 

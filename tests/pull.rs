@@ -1,0 +1,585 @@
+//! `hearsay pull` against a local stand-in for the Hugging Face hub: no test touches the real
+//! network. The stand-in serves generated files, answers `Range` requests, can cut a body
+//! halfway or ignore ranges, and records every request.
+
+#[allow(dead_code)]
+#[path = "api/common.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use hearsay::models::catalog::{Catalog, CatalogFile, CatalogModel, ModelKind};
+use hearsay::models::pull::{PullOptions, PullOutcome, PullReport, pull_with};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    range: Option<String>,
+    authorization: Option<String>,
+}
+
+#[derive(Default)]
+struct Hub {
+    files: Mutex<HashMap<String, Vec<u8>>>,
+    seen: Mutex<Vec<Seen>>,
+    /// Send this many bytes of the next body, then drop the connection.
+    cut_next_after: Mutex<Option<usize>>,
+    ignore_range: AtomicBool,
+}
+
+impl Hub {
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+struct StandIn {
+    hub: Arc<Hub>,
+    url: String,
+}
+
+impl StandIn {
+    async fn start() -> Self {
+        let hub = Arc::new(Hub::default());
+        let app = axum::Router::new()
+            .fallback(serve_file)
+            .with_state(hub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { hub, url }
+    }
+
+    /// Serves `bytes` at the path that `https://huggingface.co/…` catalog URLs map to.
+    fn put(&self, upstream_name: &str, bytes: &[u8]) {
+        self.hub
+            .files
+            .lock()
+            .unwrap()
+            .insert(hub_path(upstream_name), bytes.to_vec());
+    }
+
+    fn options(&self) -> PullOptions {
+        PullOptions {
+            endpoint: Some(self.url.clone()),
+            token: None,
+            use_env_proxy: false,
+            progress_bars: false,
+            verbose: false,
+        }
+    }
+}
+
+fn hub_path(upstream_name: &str) -> String {
+    format!("/test-org/test-repo/resolve/0123abc/{upstream_name}")
+}
+
+async fn serve_file(State(hub): State<Arc<Hub>>, uri: Uri, headers: HeaderMap) -> Response {
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|v: &header::HeaderValue| v.to_str().unwrap_or_default().to_string())
+    };
+    let path = uri.path().to_string();
+    hub.seen.lock().unwrap().push(Seen {
+        path: path.clone(),
+        range: text(header::RANGE),
+        authorization: text(header::AUTHORIZATION),
+    });
+    let Some(bytes) = hub.files.lock().unwrap().get(&path).cloned() else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let total = bytes.len();
+    let start = match text(header::RANGE) {
+        Some(range) if !hub.ignore_range.load(Ordering::SeqCst) => {
+            let Some(start) = range
+                .strip_prefix("bytes=")
+                .and_then(|r| r.strip_suffix('-'))
+                .and_then(|s| s.parse::<usize>().ok())
+            else {
+                return status(StatusCode::BAD_REQUEST);
+            };
+            if start >= total {
+                return status(StatusCode::RANGE_NOT_SATISFIABLE);
+            }
+            Some(start)
+        }
+        _ => None,
+    };
+    let body_bytes = Bytes::from(bytes[start.unwrap_or(0)..].to_vec());
+    let length = body_bytes.len();
+    let body = match hub.cut_next_after.lock().unwrap().take() {
+        Some(cut) => {
+            // The first `cut` bytes, a pause so they reach the client, then a broken body:
+            // hyper drops the connection with the Content-Length unmet.
+            let first = body_bytes.slice(..cut.min(length));
+            let stream = futures_util::stream::unfold(0u8, move |step| {
+                let first = first.clone();
+                async move {
+                    match step {
+                        0 => Some((Ok(first), 1)),
+                        1 => {
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                            Some((Err(std::io::Error::other("cut by the test")), 2))
+                        }
+                        _ => None,
+                    }
+                }
+            });
+            Body::from_stream(stream)
+        }
+        None => Body::from(body_bytes),
+    };
+    let mut response = Response::builder().header(header::CONTENT_LENGTH, length);
+    response = match start {
+        Some(start) => response.status(StatusCode::PARTIAL_CONTENT).header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{total}", total - 1),
+        ),
+        None => response.status(StatusCode::OK),
+    };
+    response.body(body).unwrap()
+}
+
+fn status(code: StatusCode) -> Response {
+    Response::builder()
+        .status(code)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Deterministic bytes that differ per seed.
+fn data(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn entry(file_name: &str, upstream_name: &str, bytes: &[u8]) -> CatalogFile {
+    CatalogFile {
+        file_name: file_name.into(),
+        url: format!("https://huggingface.co{}", hub_path(upstream_name)),
+        size: bytes.len() as u64,
+        sha256: sha256(bytes),
+    }
+}
+
+/// A whisper-style model `ID` served as `ggml-ID.bin`, saved as `ID.bin`.
+fn whisper(id: &str, bytes: &[u8]) -> CatalogModel {
+    CatalogModel {
+        id: id.into(),
+        kind: ModelKind::Whisper,
+        files: vec![entry(
+            &format!("{id}.bin"),
+            &format!("ggml-{id}.bin"),
+            bytes,
+        )],
+    }
+}
+
+fn names(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut entries: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    entries
+}
+
+async fn pull(
+    catalog: &Catalog,
+    wanted: &[&str],
+    dir: &Path,
+    options: &PullOptions,
+) -> anyhow::Result<Vec<PullReport>> {
+    pull_with(catalog, &names(wanted), dir, options).await
+}
+
+#[tokio::test]
+async fn a_good_download_lands_verified_and_leaves_no_part_file() {
+    let hub = StandIn::start().await;
+    let bytes = data(300_000, 1);
+    hub.put("ggml-tiny.bin", &bytes);
+    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let reports = pull(&catalog, &["tiny"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].outcome, PullOutcome::Downloaded);
+    assert_eq!(reports[0].paths, [dir.path().join("tiny.bin")]);
+    assert_eq!(std::fs::read(dir.path().join("tiny.bin")).unwrap(), bytes);
+    assert_eq!(dir_entries(dir.path()), ["tiny.bin"]);
+    let seen = hub.hub.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, hub_path("ggml-tiny.bin"));
+    assert_eq!(seen[0].range, None);
+    assert_eq!(seen[0].authorization, None, "no token, no header");
+}
+
+#[tokio::test]
+async fn a_checksum_mismatch_is_an_error_and_leaves_nothing() {
+    let hub = StandIn::start().await;
+    let served = data(100_000, 2);
+    let expected = data(100_000, 3);
+    hub.put("ggml-tiny.bin", &served);
+    let catalog = Catalog::new(vec![whisper("tiny", &expected)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let error = pull(&catalog, &["tiny"], dir.path(), &hub.options())
+        .await
+        .unwrap_err();
+    let message = format!("{error:#}");
+
+    assert!(message.contains("checksum mismatch"), "{message}");
+    assert!(message.contains(&sha256(&expected)), "{message}");
+    assert!(message.contains(&sha256(&served)), "{message}");
+    assert!(
+        dir_entries(dir.path()).is_empty(),
+        "{:?}",
+        dir_entries(dir.path())
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_size_is_refused_before_the_body_is_read() {
+    let hub = StandIn::start().await;
+    let expected = data(100_000, 4);
+    hub.put("ggml-tiny.bin", &data(100_001, 4));
+    let catalog = Catalog::new(vec![whisper("tiny", &expected)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let message = format!(
+        "{:#}",
+        pull(&catalog, &["tiny"], dir.path(), &hub.options())
+            .await
+            .unwrap_err()
+    );
+
+    assert!(message.contains("size mismatch"), "{message}");
+    assert!(
+        message.contains("100000") && message.contains("100001"),
+        "{message}"
+    );
+    assert!(dir_entries(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_transfer_keeps_the_part_and_the_next_pull_resumes() {
+    let hub = StandIn::start().await;
+    let bytes = data(400_000, 5);
+    hub.put("ggml-base.bin", &bytes);
+    let catalog = Catalog::new(vec![whisper("base", &bytes)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("base.bin.part");
+
+    *hub.hub.cut_next_after.lock().unwrap() = Some(150_000);
+    let message = format!(
+        "{:#}",
+        pull(&catalog, &["base"], dir.path(), &hub.options())
+            .await
+            .unwrap_err()
+    );
+    assert!(message.contains("interrupted"), "{message}");
+    assert!(message.contains("again to resume"), "{message}");
+    assert!(!dir.path().join("base.bin").exists());
+    assert_eq!(std::fs::read(&part).unwrap(), bytes[..150_000]);
+
+    let reports = pull(&catalog, &["base"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+    assert_eq!(reports[0].outcome, PullOutcome::Downloaded);
+    assert_eq!(std::fs::read(dir.path().join("base.bin")).unwrap(), bytes);
+    assert!(!part.exists());
+    let seen = hub.hub.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].range, None);
+    assert_eq!(seen[1].range.as_deref(), Some("bytes=150000-"));
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_the_range_restarts_from_scratch() {
+    let hub = StandIn::start().await;
+    let bytes = data(200_000, 6);
+    hub.put("ggml-base.bin", &bytes);
+    hub.hub.ignore_range.store(true, Ordering::SeqCst);
+    let catalog = Catalog::new(vec![whisper("base", &bytes)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A stale partial file whose bytes are wrong: the 200 answer replaces it whole.
+    std::fs::write(dir.path().join("base.bin.part"), data(50_000, 99)).unwrap();
+
+    pull(&catalog, &["base"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+
+    assert_eq!(std::fs::read(dir.path().join("base.bin")).unwrap(), bytes);
+    assert_eq!(dir_entries(dir.path()), ["base.bin"]);
+    assert_eq!(hub.hub.seen()[0].range.as_deref(), Some("bytes=50000-"));
+}
+
+#[tokio::test]
+async fn an_installed_model_is_verified_and_not_fetched_again() {
+    let hub = StandIn::start().await;
+    let tiny = data(120_000, 7);
+    let small = data(90_000, 8);
+    hub.put("ggml-tiny.bin", &tiny);
+    hub.put("ggml-small.bin", &small);
+    let catalog = Catalog::new(vec![whisper("tiny", &tiny), whisper("small", &small)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    pull(&catalog, &["tiny"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+    assert_eq!(hub.hub.seen().len(), 1);
+    let again = pull(&catalog, &["tiny"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+    assert_eq!(again[0].outcome, PullOutcome::AlreadyInstalled);
+    assert_eq!(hub.hub.seen().len(), 1, "no request for an installed model");
+
+    // Under its upstream name (`ggml-small.bin`, copied by hand) it counts as installed too.
+    std::fs::write(dir.path().join("ggml-small.bin"), &small).unwrap();
+    let upstream = pull(&catalog, &["ggml-small.bin"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+    assert_eq!(upstream[0].outcome, PullOutcome::AlreadyInstalled);
+    assert_eq!(upstream[0].paths, [dir.path().join("ggml-small.bin")]);
+    assert_eq!(hub.hub.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_different_file_under_the_target_name_is_never_overwritten() {
+    let hub = StandIn::start().await;
+    let bytes = data(10_000, 9);
+    hub.put("ggml-tiny.bin", &bytes);
+    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.bin"), b"my own model").unwrap();
+
+    let message = format!(
+        "{:#}",
+        pull(&catalog, &["tiny"], dir.path(), &hub.options())
+            .await
+            .unwrap_err()
+    );
+
+    assert!(
+        message.contains("exists but is not the catalog's file"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("tiny.bin")).unwrap(),
+        b"my own model"
+    );
+    assert!(hub.hub.seen().is_empty());
+}
+
+#[tokio::test]
+async fn hf_token_is_sent_as_a_bearer_header() {
+    let hub = StandIn::start().await;
+    let bytes = data(1_000, 10);
+    hub.put("ggml-tiny.bin", &bytes);
+    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = PullOptions {
+        token: Some("hf_testtoken".into()),
+        ..hub.options()
+    };
+
+    pull(&catalog, &["tiny"], dir.path(), &options)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        hub.hub.seen()[0].authorization.as_deref(),
+        Some("Bearer hf_testtoken")
+    );
+}
+
+#[tokio::test]
+async fn a_piper_voice_pulls_its_config_and_its_model() {
+    let hub = StandIn::start().await;
+    let config = br#"{"audio":{"sample_rate":22050}}"#.to_vec();
+    let model = data(50_000, 11);
+    hub.put("en_US-test-medium.onnx.json", &config);
+    hub.put("en_US-test-medium.onnx", &model);
+    let voice = CatalogModel {
+        id: "en_US-test-medium".into(),
+        kind: ModelKind::Voice,
+        files: vec![
+            entry(
+                "en_US-test-medium.onnx.json",
+                "en_US-test-medium.onnx.json",
+                &config,
+            ),
+            entry("en_US-test-medium.onnx", "en_US-test-medium.onnx", &model),
+        ],
+    };
+    let catalog = Catalog::new(vec![voice]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let reports = pull(&catalog, &["en_US-test-medium"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+
+    assert_eq!(reports[0].paths.len(), 2);
+    assert_eq!(
+        dir_entries(dir.path()),
+        ["en_US-test-medium.onnx", "en_US-test-medium.onnx.json"]
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("en_US-test-medium.onnx")).unwrap(),
+        model
+    );
+    let paths: Vec<String> = hub.hub.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        [
+            hub_path("en_US-test-medium.onnx.json"),
+            hub_path("en_US-test-medium.onnx")
+        ],
+        "the config first, so the voice is never found without it"
+    );
+}
+
+#[tokio::test]
+async fn several_names_pull_each_and_unknown_names_suggest_close_ones() {
+    let hub = StandIn::start().await;
+    let tiny = data(5_000, 12);
+    let base = data(6_000, 13);
+    hub.put("ggml-tiny.bin", &tiny);
+    hub.put("ggml-base.bin", &base);
+    let catalog = Catalog::new(vec![whisper("tiny", &tiny), whisper("base", &base)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let message = format!(
+        "{:#}",
+        pull(
+            &catalog,
+            &["tiny", "tyni", "bsae"],
+            dir.path(),
+            &hub.options()
+        )
+        .await
+        .unwrap_err()
+    );
+    assert!(
+        message.contains("`tyni` is not in the catalog (did you mean tiny"),
+        "{message}"
+    );
+    assert!(message.contains("did you mean base"), "{message}");
+    assert!(
+        hub.hub.seen().is_empty(),
+        "nothing is fetched when a name is wrong"
+    );
+
+    let reports = pull(
+        &catalog,
+        &["tiny", "base", "tiny"],
+        dir.path(),
+        &hub.options(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(dir_entries(dir.path()), ["base.bin", "tiny.bin"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_host_explains_how_to_install_by_hand() {
+    // The URLs to fetch elsewhere are the hub's own, not the unreachable endpoint's.
+    // A port that was just free: nothing listens there, so the connection is refused.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let bytes = data(1_000, 14);
+    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = PullOptions {
+        endpoint: Some(endpoint.clone()),
+        use_env_proxy: false,
+        progress_bars: false,
+        verbose: false,
+        token: None,
+    };
+
+    let message = format!(
+        "{:#}",
+        pull(&catalog, &["tiny"], dir.path(), &options)
+            .await
+            .unwrap_err()
+    );
+
+    assert!(
+        message.starts_with("cannot reach the model host 127.0.0.1"),
+        "{message}"
+    );
+    assert!(message.contains("tiny.bin"), "{message}");
+    assert!(message.contains(&sha256(&bytes)), "{message}");
+    assert!(
+        message.contains(&format!(
+            "https://huggingface.co{}",
+            hub_path("ggml-tiny.bin")
+        )),
+        "{message}"
+    );
+    assert!(dir_entries(dir.path()).is_empty());
+}
+
+/// The issue's "done when": a model pulled through the stand-in hub is served.
+#[tokio::test]
+async fn a_pulled_model_is_served() {
+    let scripted = std::fs::read(common::models_dir().join("stt/scripted.bin")).unwrap();
+    let hub = StandIn::start().await;
+    hub.put("ggml-scripted.bin", &scripted);
+    let catalog = Catalog::new(vec![whisper("scripted", &scripted)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    pull(&catalog, &["scripted"], dir.path(), &hub.options())
+        .await
+        .unwrap();
+    let listing = hearsay::models::catalog::list_with(&catalog, dir.path());
+    assert!(listing.contains("installed"), "{listing}");
+
+    let mut config = hearsay::ServeConfig::new(dir.path());
+    config.port = 0;
+    let server = hearsay::start(config).await.expect("server starts");
+    let server = common::TestServer {
+        url: format!("http://{}", server.addr),
+        server,
+        client: reqwest::Client::new(),
+    };
+    let models = server.get_json("/v1/models").await;
+    assert!(models.to_string().contains("\"scripted\""), "{models}");
+    let (status, body) = server.transcribe(&[("model", "scripted")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(common::PHRASE), "{body}");
+}
