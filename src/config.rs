@@ -70,6 +70,15 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_MAX_AUDIO_SECONDS", default_value_t = 7200.0)]
     pub max_audio_seconds: f64,
 
+    /// Longest speech `input`, in Unicode code points (OpenAI's limit is 4096).
+    #[arg(long, env = "HEARSAY_MAX_INPUT_CHARS", default_value_t = 4096)]
+    pub max_input_chars: usize,
+
+    /// Seconds a request may take before it is answered 504; 0 means no limit. For streamed
+    /// speech this bounds the wait for the first audio, not the whole stream.
+    #[arg(long, env = "HEARSAY_REQUEST_TIMEOUT", default_value_t = 600)]
+    pub request_timeout: u64,
+
     /// CPU threads for inference in total; 0 uses every core.
     #[arg(long, env = "HEARSAY_THREADS", default_value_t = 0)]
     pub threads: usize,

@@ -104,6 +104,16 @@ impl ApiError {
         .with_code("method_not_allowed")
     }
 
+    /// 504: the request took longer than the configured limit.
+    pub fn timeout(limit_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "server_error",
+            format!("The request did not complete within {limit_seconds} seconds."),
+        )
+        .with_code("timeout")
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", message)
     }

@@ -93,6 +93,9 @@ fn build_state(config: &ServeConfig) -> AppState {
         tts: start_tts(config, &cpu),
         api_keys: ApiKeys::new(&config.api_keys),
         max_upload_bytes: config.max_upload_bytes,
+        max_input_chars: config.max_input_chars,
+        request_timeout: (config.request_timeout > 0)
+            .then(|| std::time::Duration::from_secs(config.request_timeout)),
     }
 }
 

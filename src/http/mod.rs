@@ -30,6 +30,10 @@ pub struct AppState {
     pub tts: Synthesizer,
     pub api_keys: ApiKeys,
     pub max_upload_bytes: usize,
+    /// Longest speech `input`, in code points.
+    pub max_input_chars: usize,
+    /// How long a request may take before its response starts; `None` is unlimited.
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// Every route, served both under `/v1` and at the root, as OpenAI clients use either.
@@ -55,6 +59,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            limit_request_time,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_api_key,
@@ -99,6 +107,23 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+}
+
+/// Answers 504 when a request has not produced its response within `--request-timeout`.
+/// Dropping the handler cancels its work: a queued job is skipped, a running one aborted.
+async fn limit_request_time(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(limit) = state.request_timeout else {
+        return next.run(request).await;
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout(limit.as_secs()).into_response(),
+    }
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -18,8 +18,8 @@ use crate::audio::encode::OutputFormat;
 use crate::error::ApiError;
 use crate::tts::{SpeechJob, TtsError};
 
-/// OpenAI's limit on `input` and `instructions`, in Unicode code points.
-pub const MAX_INPUT_CHARS: usize = 4096;
+/// OpenAI's limit on `instructions`, in Unicode code points.
+const MAX_INSTRUCTIONS_CHARS: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StreamFormat {
@@ -145,11 +145,12 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
     let input = string_field(body, "input")?
         .ok_or_else(|| ApiError::invalid("input", "Missing required parameter: 'input'."))?;
     let input_chars = input.chars().count();
-    if input_chars > MAX_INPUT_CHARS {
+    let max_input_chars = state.max_input_chars;
+    if input_chars > max_input_chars {
         return Err(ApiError::invalid(
             "input",
             format!(
-                "`input` is too long: {input_chars} characters; the maximum is {MAX_INPUT_CHARS}."
+                "`input` is too long: {input_chars} characters; the maximum is {max_input_chars}."
             ),
         )
         .with_code("string_too_long"));
@@ -195,10 +196,10 @@ fn validate(state: &AppState, body: &Value) -> Result<(SpeechJob, StreamFormat),
 
     // Piper voices cannot follow instructions; they are checked like OpenAI does, then unused.
     let instructions = string_field(body, "instructions")?.unwrap_or_default();
-    if instructions.chars().count() > MAX_INPUT_CHARS {
+    if instructions.chars().count() > MAX_INSTRUCTIONS_CHARS {
         return Err(ApiError::invalid(
             "instructions",
-            format!("`instructions` is longer than {MAX_INPUT_CHARS} characters."),
+            format!("`instructions` is longer than {MAX_INSTRUCTIONS_CHARS} characters."),
         )
         .with_code("string_too_long"));
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::common::{PHRASE, TestServer, fixture};
 
 /// An hour of silence as FLAC (a few KB): about 120 whisper windows, so it keeps a worker busy.
-fn hour_of_silence() -> Vec<u8> {
+pub fn hour_of_silence() -> Vec<u8> {
     let output = std::process::Command::new("ffmpeg")
         .args([
             "-hide_banner",
@@ -24,7 +24,7 @@ fn hour_of_silence() -> Vec<u8> {
     output.stdout
 }
 
-async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     for _ in 0..1200 {
         if condition() {
             return;

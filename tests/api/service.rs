@@ -158,3 +158,46 @@ async fn request_ids_are_echoed_or_made() {
     assert!(id(&first).starts_with("req_"));
     assert_ne!(id(&first), id(&second), "ids are unique, errors included");
 }
+
+#[tokio::test]
+async fn speech_input_limit_is_configurable() {
+    let server = TestServer::start(|config| config.max_input_chars = 10).await;
+    let body = |input: &str| serde_json::json!({"model": "tts-1", "voice": "alloy", "input": input, "response_format": "wav"});
+    let (status, _, bytes) = server.speech(body("Hello you!")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let (status, _, bytes) = server.speech(body("Hello you!!")).await;
+    let error = assert_error(status, &String::from_utf8_lossy(&bytes), 400, Some("input"));
+    assert_eq!(error["code"], "string_too_long");
+    assert!(error["message"].as_str().unwrap().contains("maximum is 10"));
+}
+
+#[tokio::test]
+async fn slow_requests_get_504_and_their_work_is_cancelled() {
+    let server = TestServer::start(|config| config.request_timeout = 1).await;
+    let response = server
+        .upload(
+            "/v1/audio/transcriptions",
+            crate::load::hour_of_silence(),
+            "hour.flac",
+            &[("model", "whisper-1")],
+        )
+        .await;
+    let error = assert_error(
+        response.status().as_u16(),
+        &response.text().await.unwrap(),
+        504,
+        None,
+    );
+    assert_eq!(error["code"], "timeout");
+    // The abandoned job was dropped while decoding, skipped in the queue, or aborted while
+    // running (each path is the one a hung-up client takes); either way the worker comes free.
+    let pool = || server.server.state().stt.pool();
+    crate::load::wait_until("the worker is free", || {
+        pool().running() == 0 && pool().queued() == 0
+    })
+    .await;
+    assert!(pool().cancelled() <= 1);
+    // Still serving (a transcription could itself exceed this test's one-second limit).
+    let models = server.get_json("/v1/models").await;
+    assert_eq!(models["object"], "list");
+}
