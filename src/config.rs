@@ -16,7 +16,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the OpenAI audio API over HTTP.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Download models from the built-in catalog into the models directory.
     Pull(PullArgs),
     /// List installed models and what the catalog can pull.
@@ -162,7 +162,7 @@ impl ServeConfig {
         match Cli::parse_from(["hearsay", "serve"]).command {
             Command::Serve(mut serve) => {
                 serve.models_dir = models_dir.into();
-                serve
+                *serve
             }
             _ => unreachable!("`hearsay serve` parses as the serve command. This is a bug."),
         }

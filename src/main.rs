@@ -9,7 +9,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(config) => {
             hearsay::telemetry::init(config.log_format);
-            hearsay::serve(config).await
+            hearsay::serve(*config).await
         }
         Command::Pull(args) => hearsay::models::pull::pull(&args.names, &args.models_dir).await,
         Command::Models(args) => hearsay::models::catalog::list(&args.models_dir).map(|listing| {
