@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libopus-dev                       # Opus decoding (Ogg/WebM uploads)
   clang libclang-dev libsonic-dev   # espeak-ng built from source (bindgen; sonic without GitHub)
   libmp3lame-dev libavcodec-dev     # speech encoders: mp3 (LAME), aac (FFmpeg; bindgen via libclang)
-  ffmpeg                            # tests: makes audio fixtures
+  ffmpeg strace                     # tests: audio fixtures; proof that serve makes no network access
   python3 python3-venv python3-pip  # tests: model generator, openai SDK
   curl ca-certificates
 )

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod file;
+pub use file::{LoadError, Loaded, load};
+
 /// hearsay: a self-hosted, OpenAI-compatible speech server.
 #[derive(Debug, Parser)]
 #[command(name = "hearsay", version, about)]
@@ -33,6 +36,10 @@ pub struct PullArgs {
     /// Directory to install into.
     #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
     pub models_dir: PathBuf,
+
+    /// TOML file whose `models-dir` applies unless the flag or variable is given.
+    #[arg(long, env = "HEARSAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -40,11 +47,24 @@ pub struct ModelsArgs {
     /// Directory holding the models.
     #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
     pub models_dir: PathBuf,
+
+    /// TOML file whose `models-dir` applies unless the flag or variable is given.
+    #[arg(long, env = "HEARSAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Everything `hearsay serve` needs, passed around whole.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    /// TOML file with any of these settings under the flags' names (e.g. `port = 9000`);
+    /// flags and environment variables override it.
+    #[arg(long, env = "HEARSAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective configuration (secrets redacted) as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
+
     /// Address to listen on.
     #[arg(long, env = "HEARSAY_HOST", default_value = "127.0.0.1")]
     pub host: String,

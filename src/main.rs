@@ -1,12 +1,25 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use hearsay::config::{Cli, Command};
+use hearsay::config::{Command, LoadError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let loaded = match hearsay::config::load(std::env::args_os()) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Usage(error)) => error.exit(),
+        Err(error) => {
+            eprintln!("hearsay: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(description) = loaded
+        .describe_serve()
+        .filter(|_| matches!(&loaded.cli.command, Command::Serve(config) if config.print_config))
+    {
+        print!("{description}");
+        return ExitCode::SUCCESS;
+    }
+    let result = match loaded.cli.command {
         Command::Serve(config) => {
             hearsay::telemetry::init(config.log_format);
             hearsay::serve(*config).await
