@@ -14,7 +14,7 @@ use crate::http::auth::ApiKeys;
 use crate::http::{AppState, router};
 use crate::models;
 use crate::stt::Transcriber;
-use crate::tts::{self, Synthesizer, VoiceCatalog};
+use crate::tts::{self, LoadedVoices, Synthesizer, VoiceCatalog};
 
 /// A server running in the background; dropping it does not stop it, [`RunningServer::stop`] does.
 pub struct RunningServer {
@@ -121,14 +121,14 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
             false
         }
     };
-    let voices = match tts::onnx::init_runtime(config.onnxruntime.as_deref()) {
+    let (voices, loaded) = match tts::onnx::init_runtime(config.onnxruntime.as_deref()) {
         Ok(path) => {
             tracing::info!(library = %path.display(), "ONNX Runtime loaded");
             let (voices, rejected) = tts::voice::find_voices(&config.models_dir);
             for (path, reason) in rejected {
                 tracing::warn!(path = %path.display(), "skipping voice: {reason}");
             }
-            voices
+            let voices: Vec<_> = voices
                 .into_iter()
                 .filter(|voice| {
                     let usable = espeak_ready || !voice.config.needs_espeak();
@@ -137,11 +137,22 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
                     }
                     usable
                 })
-                .collect()
+                .collect();
+            // Loaded now, not at the first request: a broken model is skipped here, and no
+            // request pays for loading one.
+            let (loaded, rejected) = LoadedVoices::load(&voices);
+            for (voice, reason) in &rejected {
+                tracing::warn!(%voice, "skipping voice: {reason}");
+            }
+            let voices = voices
+                .into_iter()
+                .filter(|voice| !rejected.iter().any(|(id, _)| *id == voice.id))
+                .collect();
+            (voices, loaded)
         }
         Err(error) => {
             tracing::warn!("Piper voices disabled: {error}");
-            Vec::new()
+            (Vec::new(), LoadedVoices::empty())
         }
     };
     let catalog = VoiceCatalog::new(
@@ -154,7 +165,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
         tracing::info!("no Piper voice available: speech uses espeak-ng's own voice");
     }
     let plan = config.thread_plan();
-    Synthesizer::start(catalog, plan.workers, config.max_queue, cpu)
+    Synthesizer::start(catalog, loaded, plan.workers, config.max_queue, cpu)
 }
 
 /// `--espeak-data`, else an `espeak-ng-data` installed beside the binary or in `share/`.

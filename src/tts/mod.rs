@@ -11,6 +11,7 @@ mod service;
 pub mod voice;
 pub mod voices;
 
+pub use pool::LoadedVoices;
 pub use service::{SpeechStream, Synthesizer};
 pub use voices::{ResolvedVoice, VoiceCatalog};
 

@@ -31,19 +31,71 @@ pub(super) struct TtsPool {
     cancelled: Arc<AtomicUsize>,
 }
 
+/// Every installed voice's model, loaded: one worker's ONNX sessions.
+pub struct LoadedVoices(HashMap<String, PiperSession>);
+
+impl LoadedVoices {
+    /// Loads each voice's model for one worker. A model ONNX Runtime rejects, or that breaks
+    /// the Piper contract, is returned with the reason instead.
+    pub fn load<'a>(
+        voices: impl IntoIterator<Item = &'a VoiceFile>,
+    ) -> (Self, Vec<(String, String)>) {
+        let mut sessions = HashMap::new();
+        let mut rejected = Vec::new();
+        for voice in voices {
+            match PiperSession::load(&voice.model_path, 1) {
+                Ok(session) => {
+                    sessions.insert(voice.id.clone(), session);
+                }
+                Err(error) => rejected.push((voice.id.clone(), error.to_string())),
+            }
+        }
+        (Self(sessions), rejected)
+    }
+
+    pub fn empty() -> Self {
+        Self(HashMap::new())
+    }
+}
+
 impl TtsPool {
-    pub fn start(workers: usize, max_queue: usize, cpu: &CpuBudget) -> Self {
+    /// Starts `workers` threads and returns once each holds a session for every voice:
+    /// the first takes `loaded`, the others load their own, so that no request waits for a
+    /// model to load.
+    pub fn start(
+        workers: usize,
+        max_queue: usize,
+        cpu: &CpuBudget,
+        voices: Vec<Arc<VoiceFile>>,
+        loaded: LoadedVoices,
+    ) -> Self {
         let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
         let cancelled = Arc::new(AtomicUsize::new(0));
+        let (ready, all_ready) = std::sync::mpsc::channel::<()>();
+        let mut loaded = Some(loaded);
+        let mut started = 0;
         for index in 0..workers.max(1) {
             let jobs = jobs.clone();
             let cpu = cpu.clone();
             let cancelled = Arc::clone(&cancelled);
+            let voices = voices.clone();
+            let loaded = loaded.take();
+            let ready = ready.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("tts-worker-{index}"))
                 .spawn(move || {
+                    let LoadedVoices(sessions) = loaded.unwrap_or_else(|| {
+                        let (loaded, rejected) =
+                            LoadedVoices::load(voices.iter().map(|voice| &**voice));
+                        for (voice, reason) in rejected {
+                            // It loaded once already: a failure now is a resource problem.
+                            tracing::error!(%voice, "a synthesis worker could not load the voice: {reason}");
+                        }
+                        loaded
+                    });
+                    let _ = ready.send(());
                     let mut worker = Worker {
-                        sessions: HashMap::new(),
+                        sessions,
                         cpu,
                         cancelled,
                     };
@@ -51,8 +103,15 @@ impl TtsPool {
                         worker.run(job);
                     }
                 });
-            if let Err(error) = spawned {
-                tracing::error!(%error, "could not start a synthesis thread");
+            match spawned {
+                Ok(_) => started += 1,
+                Err(error) => tracing::error!(%error, "could not start a synthesis thread"),
+            }
+        }
+        drop(ready);
+        for _ in 0..started {
+            if all_ready.recv().is_err() {
+                break;
             }
         }
         Self { queue, cancelled }

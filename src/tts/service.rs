@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::pool::{Chunks, Job, TtsPool};
+use super::pool::{Chunks, Job, LoadedVoices, TtsPool};
 use super::{ResolvedVoice, SpeechJob, TtsError, VoiceCatalog};
 use crate::cpu::CpuBudget;
 
@@ -23,10 +23,23 @@ pub struct SpeechStream {
 }
 
 impl Synthesizer {
-    pub fn start(catalog: VoiceCatalog, workers: usize, max_queue: usize, cpu: &CpuBudget) -> Self {
+    /// Starts the synthesis workers; `loaded` holds the catalog's voices, loaded once already
+    /// (see [`LoadedVoices::load`]). Returns when every worker has its sessions.
+    pub fn start(
+        catalog: VoiceCatalog,
+        loaded: LoadedVoices,
+        workers: usize,
+        max_queue: usize,
+        cpu: &CpuBudget,
+    ) -> Self {
+        let voices = catalog
+            .ids()
+            .iter()
+            .filter_map(|id| catalog.voice(id).cloned())
+            .collect();
         Self {
+            pool: TtsPool::start(workers, max_queue, cpu, voices, loaded),
             catalog,
-            pool: TtsPool::start(workers, max_queue, cpu),
         }
     }
 

@@ -547,3 +547,54 @@ async fn without_piper_voices_espeak_speaks() {
     assert_eq!(status, 200);
     assert_eq!(probe(&mp3).0, "mp3");
 }
+
+#[tokio::test]
+async fn broken_voice_models_are_skipped_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let voices = crate::common::models_dir().join("voices");
+    let copy = |from: &str, to: &str| {
+        for suffix in ["onnx", "onnx.json"] {
+            std::fs::copy(
+                voices.join(format!("{from}.{suffix}")),
+                dir.path().join(format!("{to}.{suffix}")),
+            )
+            .unwrap();
+        }
+    };
+    copy("tiny-en", "good");
+    copy("tiny-en", "garbage");
+    copy("tiny-en", "truncated");
+    std::fs::write(dir.path().join("garbage.onnx"), b"not an onnx model").unwrap();
+    let model = std::fs::read(voices.join("tiny-en.onnx")).unwrap();
+    std::fs::write(dir.path().join("truncated.onnx"), &model[..model.len() / 2]).unwrap();
+    let server = TestServer::start(|config| {
+        config.models_dir = dir.path().to_path_buf();
+        config.default_voice = None;
+        // Two synthesis workers, each loading every voice before the server answers.
+        config.max_concurrent = 2;
+        config.threads = 2;
+    })
+    .await;
+    let models = server.get_json("/v1/models").await;
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|model| model["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["good"], "{models}");
+    let (status, _, body) = server.speech(request("garbage", "Hello.", "wav")).await;
+    let error =
+        crate::common::assert_error(status, &String::from_utf8_lossy(&body), 400, Some("voice"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(installed: good)."),
+        "{error}"
+    );
+    for _ in 0..3 {
+        let (status, kind, _) = server.speech(request("alloy", "Hello there.", "wav")).await;
+        assert_eq!((status, kind.as_str()), (200, "audio/wav"));
+    }
+}
