@@ -33,6 +33,11 @@ pub struct PullArgs {
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 
+    /// Pull a NAME only when no model of its kind (whisper, vad, voice) is installed, and
+    /// without a network print one line instead of failing.
+    #[arg(long)]
+    pub if_missing: bool,
+
     /// Directory to install into.
     #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
     pub models_dir: PathBuf,

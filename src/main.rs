@@ -24,6 +24,9 @@ async fn main() -> ExitCode {
             hearsay::telemetry::init(config.log_format);
             hearsay::serve(*config).await
         }
+        Command::Pull(args) if args.if_missing => {
+            hearsay::models::pull::pull_missing(&args.names, &args.models_dir).await
+        }
         Command::Pull(args) => hearsay::models::pull::pull(&args.names, &args.models_dir).await,
         Command::Models(args) => hearsay::models::catalog::list(&args.models_dir).map(|listing| {
             print!("{listing}");

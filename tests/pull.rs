@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use hearsay::models::catalog::{Catalog, CatalogFile, CatalogModel, ModelKind};
-use hearsay::models::pull::{PullOptions, PullOutcome, PullReport, pull_with};
+use hearsay::models::pull::{PullOptions, PullOutcome, PullReport, pull_missing_with, pull_with};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone)]
@@ -582,4 +582,98 @@ async fn a_pulled_model_is_served() {
     let (status, body) = server.transcribe(&[("model", "scripted")]).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(common::PHRASE), "{body}");
+}
+
+/// A real, servable voice and whisper model from the test models, as catalog entries.
+fn servable_catalog(hub: &StandIn) -> Catalog {
+    let models = common::models_dir();
+    let scripted = std::fs::read(models.join("stt/scripted.bin")).unwrap();
+    let config = std::fs::read(models.join("voices/tiny-en.onnx.json")).unwrap();
+    let model = std::fs::read(models.join("voices/tiny-en.onnx")).unwrap();
+    hub.put("ggml-scripted.bin", &scripted);
+    hub.put("tiny-en.onnx.json", &config);
+    hub.put("tiny-en.onnx", &model);
+    let voice = CatalogModel {
+        id: "tiny-en".into(),
+        kind: ModelKind::Voice,
+        files: vec![
+            entry("tiny-en.onnx.json", "tiny-en.onnx.json", &config),
+            entry("tiny-en.onnx", "tiny-en.onnx", &model),
+        ],
+    };
+    Catalog::new(vec![whisper("scripted", &scripted), voice]).unwrap()
+}
+
+#[tokio::test]
+async fn if_missing_pulls_only_the_kinds_not_installed() {
+    let hub = StandIn::start().await;
+    let catalog = servable_catalog(&hub);
+    let dir = tempfile::tempdir().unwrap();
+    // The user's own whisper model, under another name: no default whisper model is needed.
+    std::fs::copy(
+        common::models_dir().join("stt/scripted-en.bin"),
+        dir.path().join("mine.bin"),
+    )
+    .unwrap();
+    let wanted = names(&["scripted", "tiny-en"]);
+
+    let first = pull_missing_with(&catalog, &wanted, dir.path(), &hub.options())
+        .await
+        .unwrap();
+    assert_eq!(first.wanted, ["tiny-en"]);
+    assert!(first.offline_note.is_none());
+    assert_eq!(first.reports.len(), 1);
+    assert_eq!(
+        dir_entries(dir.path()),
+        ["mine.bin", "tiny-en.onnx", "tiny-en.onnx.json"]
+    );
+    let fetched: Vec<String> = hub.hub.seen().into_iter().map(|seen| seen.path).collect();
+    assert_eq!(
+        fetched,
+        [hub_path("tiny-en.onnx.json"), hub_path("tiny-en.onnx")]
+    );
+
+    // Everything is there now: nothing is wanted and the hub is not asked again.
+    let second = pull_missing_with(&catalog, &wanted, dir.path(), &hub.options())
+        .await
+        .unwrap();
+    assert!(second.wanted.is_empty());
+    assert_eq!(hub.hub.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn if_missing_without_a_network_is_one_line_and_no_failure() {
+    let hub = StandIn::start().await;
+    let catalog = servable_catalog(&hub);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let options = PullOptions {
+        endpoint: Some(endpoint),
+        ..hub.options()
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    let outcome = pull_missing_with(
+        &catalog,
+        &names(&["scripted", "tiny-en"]),
+        dir.path(),
+        &options,
+    )
+    .await
+    .unwrap();
+
+    let note = outcome.offline_note.expect("an offline note");
+    assert!(!note.contains('\n'), "{note}");
+    assert_eq!(
+        note,
+        format!(
+            "no network to fetch scripted and tiny-en from 127.0.0.1; on an air-gapped machine \
+             copy a whisper.cpp ggml-*.bin and a Piper voice (NAME.onnx with NAME.onnx.json) into \
+             {} (`hearsay pull scripted tiny-en` lists the exact files and sha256 sums).",
+            dir.path().display()
+        )
+    );
+    assert!(outcome.reports.is_empty());
+    assert!(dir_entries(dir.path()).is_empty());
 }

@@ -18,7 +18,14 @@ use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use super::Cli;
 
 /// Arguments that only make sense on the command line.
-const COMMAND_LINE_ONLY: &[&str] = &["config", "print_config", "help", "version"];
+const COMMAND_LINE_ONLY: &[&str] = &[
+    "config",
+    "print_config",
+    "if_missing",
+    "names",
+    "help",
+    "version",
+];
 
 /// Largest configuration file read; a real one is a few hundred bytes.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;

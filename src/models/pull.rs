@@ -21,7 +21,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use sha2::{Digest, Sha256};
 
-use super::catalog::{Catalog, CatalogFile, CatalogModel, human_size};
+use super::catalog::{Catalog, CatalogFile, CatalogModel, ModelKind, human_size};
 
 /// The host every catalog URL starts with; `HF_ENDPOINT` replaces it.
 pub const HF_DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -161,7 +161,11 @@ pub async fn pull_with(
         match pull_model(&client, model, models_dir, options).await {
             Ok(report) => reports.push(report),
             Err(FetchError::Unreachable { host, detail }) => {
-                bail!(offline_help(&host, &detail, &models[index..], models_dir))
+                return Err(Offline {
+                    help: offline_help(&host, &detail, &models[index..], models_dir),
+                    host,
+                }
+                .into());
             }
             Err(FetchError::Failed(error)) => {
                 return Err(error.context(format!("cannot pull `{}`", model.id)));
@@ -181,6 +185,117 @@ fn unknown_line(catalog: &Catalog, name: &str) -> String {
             close.join(", ")
         )
     }
+}
+
+/// The model host could not be reached; the message says what to copy by hand.
+#[derive(Debug, thiserror::Error)]
+#[error("{help}")]
+pub struct Offline {
+    pub host: String,
+    help: String,
+}
+
+/// `hearsay pull --if-missing NAME…`: pulls each named model only when the models directory
+/// holds no model of its kind (a whisper model, a VAD model, a voice). Without a network that
+/// is one line on stderr, not a failure, so that a start-up script goes on to serve.
+pub async fn pull_missing(names: &[String], models_dir: &Path) -> anyhow::Result<()> {
+    let catalog = Catalog::builtin()?;
+    let outcome = pull_missing_with(catalog, names, models_dir, &PullOptions::from_env()).await?;
+    if let Some(note) = outcome.offline_note {
+        eprintln!("hearsay: {note}");
+    }
+    Ok(())
+}
+
+/// What [`pull_missing_with`] did.
+#[derive(Debug)]
+pub struct MissingPull {
+    /// The names that were wanted because nothing of their kind was installed.
+    pub wanted: Vec<String>,
+    pub reports: Vec<PullReport>,
+    /// Set when the host could not be reached: the one line to show.
+    pub offline_note: Option<String>,
+}
+
+/// [`pull_missing`] with any catalog and options.
+pub async fn pull_missing_with(
+    catalog: &Catalog,
+    names: &[String],
+    models_dir: &Path,
+    options: &PullOptions,
+) -> anyhow::Result<MissingPull> {
+    let installed = installed_kinds(models_dir);
+    let wanted: Vec<String> = names
+        .iter()
+        .filter(|name| {
+            catalog
+                .get(name)
+                .is_none_or(|model| !installed.contains(&model.kind))
+        })
+        .cloned()
+        .collect();
+    if wanted.is_empty() {
+        return Ok(MissingPull {
+            wanted,
+            reports: Vec::new(),
+            offline_note: None,
+        });
+    }
+    match pull_with(catalog, &wanted, models_dir, options).await {
+        Ok(reports) => Ok(MissingPull {
+            wanted,
+            reports,
+            offline_note: None,
+        }),
+        Err(error) => match error.downcast_ref::<Offline>() {
+            Some(offline) => {
+                let note = offline_note(catalog, &wanted, &offline.host, models_dir);
+                Ok(MissingPull {
+                    wanted,
+                    reports: Vec::new(),
+                    offline_note: Some(note),
+                })
+            }
+            None => Err(error),
+        },
+    }
+}
+
+/// The kinds of model `models_dir` already holds in a usable form.
+fn installed_kinds(models_dir: &Path) -> Vec<ModelKind> {
+    let inventory = super::scan(models_dir);
+    let mut kinds = Vec::new();
+    if !inventory.stt.is_empty() {
+        kinds.push(ModelKind::Whisper);
+    }
+    if !inventory.vad.is_empty() {
+        kinds.push(ModelKind::Vad);
+    }
+    if !crate::tts::voice::find_voices(models_dir).0.is_empty() {
+        kinds.push(ModelKind::Voice);
+    }
+    kinds
+}
+
+/// One line: nothing could be fetched, and what to copy in instead.
+fn offline_note(catalog: &Catalog, wanted: &[String], host: &str, models_dir: &Path) -> String {
+    let what: Vec<&str> = wanted
+        .iter()
+        .filter_map(|name| catalog.get(name))
+        .map(|model| match model.kind {
+            ModelKind::Whisper => "a whisper.cpp ggml-*.bin",
+            ModelKind::Vad => "a whisper.cpp Silero VAD ggml-silero-*.bin",
+            ModelKind::Voice => "a Piper voice (NAME.onnx with NAME.onnx.json)",
+        })
+        .collect();
+    format!(
+        "no network to fetch {} from {host}; on an air-gapped machine copy {} into {} \
+         (`hearsay pull {}` lists the exact files and sha256 sums).",
+        wanted.join(" and "),
+        what.join(" and "),
+        models_dir.display(),
+        wanted.join(" "),
+    )
 }
 
 /// The one line for a host that cannot be reached, and what to copy by hand.

@@ -264,3 +264,31 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
             .find(|path| path.is_file())
     })
 }
+
+#[test]
+fn pull_if_missing_offline_is_one_line_and_success() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let output = hermetic(Command::new(BINARY))
+        .args(["pull", "--if-missing", "--models-dir"])
+        .arg(dir.path())
+        .args(["base", "en_US-lessac-medium"])
+        .env("HF_ENDPOINT", &endpoint)
+        .output()
+        .expect("run hearsay");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "hearsay: no network to fetch base and en_US-lessac-medium from 127.0.0.1; on an \
+             air-gapped machine copy a whisper.cpp ggml-*.bin and a Piper voice (NAME.onnx with \
+             NAME.onnx.json) into {} (`hearsay pull base en_US-lessac-medium` lists the exact \
+             files and sha256 sums).\n",
+            dir.path().display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
