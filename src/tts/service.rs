@@ -1,11 +1,15 @@
 //! The text-to-speech façade the HTTP layer calls.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::pool::{Chunks, Job, TtsPool};
 use super::{ResolvedVoice, SpeechJob, TtsError, VoiceCatalog};
 use crate::cpu::CpuBudget;
+use crate::metrics::Metrics;
 
 /// Chunks in flight between a worker and its client; small, so a slow client slows synthesis
 /// down instead of piling audio up in memory.
@@ -23,10 +27,16 @@ pub struct SpeechStream {
 }
 
 impl Synthesizer {
-    pub fn start(catalog: VoiceCatalog, workers: usize, max_queue: usize, cpu: &CpuBudget) -> Self {
+    pub fn start(
+        catalog: VoiceCatalog,
+        workers: usize,
+        max_queue: usize,
+        cpu: &CpuBudget,
+        metrics: &Arc<Metrics>,
+    ) -> Self {
         Self {
             catalog,
-            pool: TtsPool::start(workers, max_queue, cpu),
+            pool: TtsPool::start(workers, max_queue, cpu, metrics),
         }
     }
 
@@ -36,6 +46,11 @@ impl Synthesizer {
 
     pub fn queued(&self) -> usize {
         self.pool.queued()
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.pool.running()
     }
 
     /// Jobs stopped because their client went away, since start.
@@ -60,6 +75,7 @@ impl Synthesizer {
             speech,
             voice,
             chunks,
+            queued_at: Instant::now(),
         })?;
         match rest.recv().await {
             Some(Ok(first)) => Ok(SpeechStream { first, rest }),
