@@ -12,6 +12,7 @@ use crate::config::ServeConfig;
 use crate::cpu::CpuBudget;
 use crate::http::auth::ApiKeys;
 use crate::http::{AppState, router};
+use crate::metrics::Metrics;
 use crate::models;
 use crate::stt::Transcriber;
 use crate::tts::{self, LoadedVoices, Synthesizer, VoiceCatalog};
@@ -49,9 +50,10 @@ impl RunningServer {
 /// Loads the models, binds the listener and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     let addr = config.listen_addr()?;
+    let metrics = Arc::new(Metrics::new().context("cannot set up the metrics")?);
     let state = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || build_state(&config))
+        tokio::task::spawn_blocking(move || build_state(&config, metrics))
             .await
             .context("loading models failed")?
     };
@@ -78,7 +80,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     })
 }
 
-fn build_state(config: &ServeConfig) -> AppState {
+fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
     crate::stt::whisper::install_log_bridge();
     let inventory = models::scan(&config.models_dir);
     if inventory.stt.is_empty() {
@@ -89,19 +91,20 @@ fn build_state(config: &ServeConfig) -> AppState {
     }
     let cpu = CpuBudget::new(config.thread_budget());
     AppState {
-        stt: Transcriber::start(&inventory, config, &cpu),
-        tts: start_tts(config, &cpu),
+        stt: Transcriber::start(&inventory, config, &cpu, &metrics),
+        tts: start_tts(config, &cpu, &metrics),
         api_keys: ApiKeys::new(&config.api_keys),
         max_upload_bytes: config.max_upload_bytes,
         max_input_chars: config.max_input_chars,
         request_timeout: (config.request_timeout > 0)
             .then(|| std::time::Duration::from_secs(config.request_timeout)),
+        metrics,
     }
 }
 
 /// espeak-ng (phonemes, and the fallback voice) and ONNX Runtime (Piper voices) are optional
 /// at start-up: whatever is missing is logged once, and speech-to-text keeps working.
-fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
+fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> Synthesizer {
     let espeak_ready = match locate_espeak_data(config) {
         Some(dir) => match tts::espeak::init(&dir) {
             Ok(()) => {
@@ -165,7 +168,14 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget) -> Synthesizer {
         tracing::info!("no Piper voice available: speech uses espeak-ng's own voice");
     }
     let plan = config.thread_plan();
-    Synthesizer::start(catalog, loaded, plan.workers, config.max_queue, cpu)
+    Synthesizer::start(
+        catalog,
+        loaded,
+        plan.workers,
+        config.max_queue,
+        cpu,
+        metrics,
+    )
 }
 
 /// `--espeak-data`, else an `espeak-ng-data` installed beside the binary or in `share/`.

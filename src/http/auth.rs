@@ -1,5 +1,5 @@
 //! Bearer API keys: when keys are configured, every API route needs one, checked before the
-//! request body is read. `/health` and `/ready` stay open for probes.
+//! request body is read. `/health`, `/ready` and `/metrics` stay open for probes and scrapers.
 
 use std::sync::Arc;
 
@@ -70,7 +70,7 @@ pub async fn require_api_key(
     next: Next,
 ) -> Response {
     let keys = &state.api_keys;
-    if !keys.is_enabled() || matches!(request.uri().path(), "/health" | "/ready") {
+    if !keys.is_enabled() || matches!(request.uri().path(), "/health" | "/ready" | "/metrics") {
         return next.run(request).await;
     }
     let message = match bearer_token(&request) {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod form;
+mod metrics;
 mod models;
 mod speech;
 mod transcriptions;
@@ -20,6 +21,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::stt::Transcriber;
 use crate::tts::Synthesizer;
 use auth::ApiKeys;
@@ -34,9 +36,12 @@ pub struct AppState {
     pub max_input_chars: usize,
     /// How long a request may take before its response starts; `None` is unlimited.
     pub request_timeout: Option<std::time::Duration>,
+    /// Shared with the inference pools, which record their jobs in it.
+    pub metrics: Arc<Metrics>,
 }
 
-/// Every route, served both under `/v1` and at the root, as OpenAI clients use either.
+/// Every API route, served both under `/v1` and at the root, as OpenAI clients use either;
+/// the probes and `/metrics` only at the root.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_upload_bytes = state.max_upload_bytes;
     let api = Router::new()
@@ -54,6 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(models::health))
         .route("/ready", get(models::ready))
+        .route("/metrics", get(metrics::scrape))
         .merge(api.clone())
         .nest("/v1", api)
         .fallback(not_found)
@@ -72,6 +78,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(SetRequestIdLayer::new(
             REQUEST_ID.clone(),
             NextRequestId::default(),
+        ))
+        // Outermost, so that 401, 413 and 504 answered by the layers above are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            metrics::track,
         ))
         .with_state(state)
 }

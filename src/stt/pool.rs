@@ -4,13 +4,16 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
 use super::whisper::{WhisperModel, WhisperWorker};
 use super::{RawTranscript, SttError, TranscribeOptions};
+use crate::audio::WHISPER_SAMPLE_RATE;
 use crate::config::ThreadPlan;
 use crate::cpu::CpuBudget;
+use crate::metrics::{Engine, Metrics};
 
 struct Job {
     model: Arc<WhisperModel>,
@@ -18,6 +21,8 @@ struct Job {
     options: TranscribeOptions,
     cancel: Arc<AtomicBool>,
     reply: oneshot::Sender<Result<RawTranscript, SttError>>,
+    /// When it was queued, for the queue-wait metric.
+    queued_at: Instant,
 }
 
 /// Sets its flag when dropped: the request future that owns it was dropped because the client
@@ -57,7 +62,12 @@ pub struct SttPool {
 impl SttPool {
     /// Starts `plan.workers` threads of `plan.threads_per_job` ggml threads each; at most
     /// `max_queue` jobs wait for a free worker.
-    pub fn start(plan: ThreadPlan, max_queue: usize, cpu: &CpuBudget) -> Self {
+    pub fn start(
+        plan: ThreadPlan,
+        max_queue: usize,
+        cpu: &CpuBudget,
+        metrics: &Arc<Metrics>,
+    ) -> Self {
         let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
         let busy = Arc::new(AtomicUsize::new(0));
         let cancelled = Arc::new(AtomicUsize::new(0));
@@ -66,6 +76,7 @@ impl SttPool {
             let counters = Counters {
                 busy: Arc::clone(&busy),
                 cancelled: Arc::clone(&cancelled),
+                metrics: Arc::clone(metrics),
             };
             let cpu = cpu.clone();
             let spawned = std::thread::Builder::new()
@@ -117,6 +128,7 @@ impl SttPool {
             options,
             cancel,
             reply,
+            queued_at: Instant::now(),
         };
         self.queue.try_send(job).map_err(|error| match error {
             async_channel::TrySendError::Full(_) => SttError::Overloaded,
@@ -130,9 +142,18 @@ impl SttPool {
     }
 }
 
+/// What the workers report: the pool's own counts, and the server's metrics.
 struct Counters {
     busy: Arc<AtomicUsize>,
     cancelled: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
+}
+
+impl Counters {
+    fn cancelled(&self) {
+        self.cancelled.fetch_add(1, Ordering::Relaxed);
+        self.metrics.job_cancelled(Engine::Stt);
+    }
 }
 
 fn worker_loop(
@@ -145,18 +166,32 @@ fn worker_loop(
     while let Ok(job) = jobs.recv_blocking() {
         if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
             tracing::debug!("skipping a job whose client went away");
-            counters.cancelled.fetch_add(1, Ordering::Relaxed);
+            counters.cancelled();
             continue;
         }
+        counters
+            .metrics
+            .job_started(Engine::Stt, job.queued_at.elapsed());
         counters.busy.fetch_add(1, Ordering::Relaxed);
         let lease = cpu.acquire(threads);
+        let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             worker.transcribe(&job.model, &job.pcm, &job.options, &job.cancel)
         }));
+        let inference = started.elapsed();
         drop(lease);
-        if matches!(outcome, Ok(Err(SttError::Cancelled))) {
-            tracing::info!("aborted a job whose client went away");
-            counters.cancelled.fetch_add(1, Ordering::Relaxed);
+        match &outcome {
+            Ok(Ok(_)) => {
+                let audio_seconds = job.pcm.len() as f64 / f64::from(WHISPER_SAMPLE_RATE);
+                counters
+                    .metrics
+                    .job_finished(Engine::Stt, inference, audio_seconds);
+            }
+            Ok(Err(SttError::Cancelled)) => {
+                tracing::info!("aborted a job whose client went away");
+                counters.cancelled();
+            }
+            _ => {}
         }
         counters.busy.fetch_sub(1, Ordering::Relaxed);
         let result = outcome.unwrap_or_else(|_| {

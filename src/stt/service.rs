@@ -12,6 +12,7 @@ use super::{SttError, TranscribeOptions, Transcript, build_transcript};
 use crate::audio::{self, DecodeLimits};
 use crate::config::ServeConfig;
 use crate::cpu::CpuBudget;
+use crate::metrics::Metrics;
 use crate::models::{Inventory, SttModelNames};
 
 pub struct Transcriber {
@@ -25,7 +26,12 @@ pub struct Transcriber {
 
 impl Transcriber {
     /// Loads every validated model in the inventory; one that fails to load is logged and left out.
-    pub fn start(inventory: &Inventory, config: &ServeConfig, cpu: &CpuBudget) -> Self {
+    pub fn start(
+        inventory: &Inventory,
+        config: &ServeConfig,
+        cpu: &CpuBudget,
+        metrics: &Arc<Metrics>,
+    ) -> Self {
         let mut models = HashMap::new();
         for file in &inventory.stt {
             match WhisperModel::load(file) {
@@ -49,7 +55,7 @@ impl Transcriber {
         Self {
             models,
             names,
-            pool: SttPool::start(plan, config.max_queue, cpu),
+            pool: SttPool::start(plan, config.max_queue, cpu, metrics),
             decode_permits: Semaphore::new(1),
             limits: DecodeLimits {
                 max_seconds: config.max_audio_seconds,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -15,6 +16,7 @@ use super::voice::{VoiceFile, to_i16};
 use super::{ResolvedVoice, SpeechJob, TtsError, espeak, phonemes};
 use crate::audio::encode::StreamEncoder;
 use crate::cpu::CpuBudget;
+use crate::metrics::{Engine, Metrics};
 
 /// Encoded audio as it is produced; the channel closes after the last chunk or an error.
 pub type Chunks = mpsc::Receiver<Result<Bytes, TtsError>>;
@@ -23,11 +25,14 @@ pub(super) struct Job {
     pub speech: SpeechJob,
     pub voice: Option<Arc<VoiceFile>>,
     pub chunks: mpsc::Sender<Result<Bytes, TtsError>>,
+    /// When it was queued, for the queue-wait metric.
+    pub queued_at: Instant,
 }
 
 /// A fixed set of synthesis threads behind a bounded queue.
 pub(super) struct TtsPool {
     queue: async_channel::Sender<Job>,
+    busy: Arc<AtomicUsize>,
     cancelled: Arc<AtomicUsize>,
 }
 
@@ -68,8 +73,10 @@ impl TtsPool {
         cpu: &CpuBudget,
         voices: Vec<Arc<VoiceFile>>,
         loaded: LoadedVoices,
+        metrics: &Arc<Metrics>,
     ) -> Self {
         let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
+        let busy = Arc::new(AtomicUsize::new(0));
         let cancelled = Arc::new(AtomicUsize::new(0));
         let (ready, all_ready) = std::sync::mpsc::channel::<()>();
         let mut loaded = Some(loaded);
@@ -77,10 +84,12 @@ impl TtsPool {
         for index in 0..workers.max(1) {
             let jobs = jobs.clone();
             let cpu = cpu.clone();
+            let busy = Arc::clone(&busy);
             let cancelled = Arc::clone(&cancelled);
             let voices = voices.clone();
             let loaded = loaded.take();
             let ready = ready.clone();
+            let metrics = Arc::clone(metrics);
             let spawned = std::thread::Builder::new()
                 .name(format!("tts-worker-{index}"))
                 .spawn(move || {
@@ -97,7 +106,9 @@ impl TtsPool {
                     let mut worker = Worker {
                         sessions,
                         cpu,
+                        busy,
                         cancelled,
+                        metrics,
                     };
                     while let Ok(job) = jobs.recv_blocking() {
                         worker.run(job);
@@ -114,7 +125,16 @@ impl TtsPool {
                 break;
             }
         }
-        Self { queue, cancelled }
+        Self {
+            queue,
+            busy,
+            cancelled,
+        }
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.busy.load(Ordering::Relaxed)
     }
 
     /// Jobs stopped because their client went away, since start.
@@ -139,7 +159,9 @@ impl TtsPool {
 struct Worker {
     sessions: HashMap<String, PiperSession>,
     cpu: CpuBudget,
+    busy: Arc<AtomicUsize>,
     cancelled: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
 }
 
 /// Yields the samples of the next sentence, until there are none left.
@@ -148,19 +170,39 @@ type Sentences<'a> = Box<dyn FnMut() -> Option<Result<Vec<i16>, TtsError>> + 'a>
 /// The client went away; stop quietly.
 struct Gone;
 
+/// What a completed job produced, for the metrics.
+struct Spoken {
+    /// Seconds of audio, before any resampling for the output format.
+    audio_seconds: f64,
+    /// Time spent blocked on a client that reads slower than the audio is made.
+    waiting: Duration,
+}
+
 impl Worker {
     fn run(&mut self, job: Job) {
         if job.chunks.is_closed() {
-            self.cancelled.fetch_add(1, Ordering::Relaxed);
+            self.cancelled();
             return;
         }
+        self.metrics
+            .job_started(Engine::Tts, job.queued_at.elapsed());
+        self.busy.fetch_add(1, Ordering::Relaxed);
         let chunks = job.chunks.clone();
+        let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| self.speak(job)));
+        let took = started.elapsed();
+        self.busy.fetch_sub(1, Ordering::Relaxed);
         let error = match outcome {
-            Ok(Ok(())) => return,
+            Ok(Ok(spoken)) => {
+                // A slow reader is not slow synthesis: its time is left out.
+                let inference = took.saturating_sub(spoken.waiting);
+                self.metrics
+                    .job_finished(Engine::Tts, inference, spoken.audio_seconds);
+                return;
+            }
             Ok(Err(Ok(Gone))) => {
                 tracing::info!("stopped synthesis: the client went away");
-                self.cancelled.fetch_add(1, Ordering::Relaxed);
+                self.cancelled();
                 return;
             }
             Ok(Err(Err(error))) => error,
@@ -172,11 +214,17 @@ impl Worker {
         let _ = chunks.blocking_send(Err(error));
     }
 
-    fn speak(&mut self, job: Job) -> Result<(), Result<Gone, TtsError>> {
+    fn cancelled(&self) {
+        self.cancelled.fetch_add(1, Ordering::Relaxed);
+        self.metrics.job_cancelled(Engine::Tts);
+    }
+
+    fn speak(&mut self, job: Job) -> Result<Spoken, Result<Gone, TtsError>> {
         let Job {
             speech,
             voice,
             chunks,
+            ..
         } = job;
         let engine = |e: &dyn std::fmt::Display| Err(TtsError::Engine(e.to_string()));
         // Audio comes one sentence at a time for Piper voices, all at once from espeak-ng.
@@ -229,24 +277,31 @@ impl Worker {
         };
 
         let mut encoder = StreamEncoder::new(speech.format, rate).map_err(|e| engine(&e))?;
-        let send = |bytes: Vec<u8>| -> Result<(), Result<Gone, TtsError>> {
+        let mut waiting = Duration::ZERO;
+        let mut send = |bytes: Vec<u8>| -> Result<(), Result<Gone, TtsError>> {
             if bytes.is_empty() {
                 return Ok(());
             }
-            chunks
-                .blocking_send(Ok(Bytes::from(bytes)))
-                .map_err(|_| Ok(Gone))
+            let blocked = Instant::now();
+            let sent = chunks.blocking_send(Ok(Bytes::from(bytes)));
+            waiting += blocked.elapsed();
+            sent.map_err(|_| Ok(Gone))
         };
+        let mut produced = 0usize;
         while let Some(samples) = sentences() {
-            let bytes = encoder
-                .push(&samples.map_err(Err)?)
-                .map_err(|e| engine(&e))?;
+            let samples = samples.map_err(Err)?;
+            produced += samples.len();
+            let bytes = encoder.push(&samples).map_err(|e| engine(&e))?;
             send(bytes)?;
             if chunks.is_closed() {
                 return Err(Ok(Gone));
             }
         }
-        send(encoder.finish().map_err(|e| engine(&e))?)
+        send(encoder.finish().map_err(|e| engine(&e))?)?;
+        Ok(Spoken {
+            audio_seconds: produced as f64 / f64::from(rate),
+            waiting,
+        })
     }
 
     fn session(&mut self, file: &VoiceFile) -> Result<&mut PiperSession, TtsError> {

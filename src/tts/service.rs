@@ -1,11 +1,15 @@
 //! The text-to-speech façade the HTTP layer calls.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::pool::{Chunks, Job, LoadedVoices, TtsPool};
 use super::{ResolvedVoice, SpeechJob, TtsError, VoiceCatalog};
 use crate::cpu::CpuBudget;
+use crate::metrics::Metrics;
 
 /// Chunks in flight between a worker and its client; small, so a slow client slows synthesis
 /// down instead of piling audio up in memory.
@@ -31,6 +35,7 @@ impl Synthesizer {
         workers: usize,
         max_queue: usize,
         cpu: &CpuBudget,
+        metrics: &Arc<Metrics>,
     ) -> Self {
         let voices = catalog
             .ids()
@@ -38,7 +43,7 @@ impl Synthesizer {
             .filter_map(|id| catalog.voice(id).cloned())
             .collect();
         Self {
-            pool: TtsPool::start(workers, max_queue, cpu, voices, loaded),
+            pool: TtsPool::start(workers, max_queue, cpu, voices, loaded, metrics),
             catalog,
         }
     }
@@ -49,6 +54,11 @@ impl Synthesizer {
 
     pub fn queued(&self) -> usize {
         self.pool.queued()
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.pool.running()
     }
 
     /// Jobs stopped because their client went away, since start.
@@ -73,6 +83,7 @@ impl Synthesizer {
             speech,
             voice,
             chunks,
+            queued_at: Instant::now(),
         })?;
         match rest.recv().await {
             Some(Ok(first)) => Ok(SpeechStream { first, rest }),

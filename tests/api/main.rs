@@ -4,6 +4,7 @@ mod common;
 mod errors;
 mod formats;
 mod load;
+mod metrics;
 mod process;
 mod responses;
 mod service;
