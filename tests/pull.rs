@@ -199,6 +199,22 @@ fn whisper(id: &str, bytes: &[u8]) -> CatalogModel {
     }
 }
 
+/// A Piper voice `id` served by `hub`: its config, then its model, under their own names.
+fn hosted_voice(hub: &StandIn, id: &str, config: &[u8], model: &[u8]) -> CatalogModel {
+    let config_name = format!("{id}.onnx.json");
+    let model_name = format!("{id}.onnx");
+    hub.put(&config_name, config);
+    hub.put(&model_name, model);
+    CatalogModel {
+        id: id.into(),
+        kind: ModelKind::Voice,
+        files: vec![
+            entry(&config_name, &config_name, config),
+            entry(&model_name, &model_name, model),
+        ],
+    }
+}
+
 fn names(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
@@ -429,20 +445,7 @@ async fn a_piper_voice_pulls_its_config_and_its_model() {
     let hub = StandIn::start().await;
     let config = br#"{"audio":{"sample_rate":22050}}"#.to_vec();
     let model = data(50_000, 11);
-    hub.put("en_US-test-medium.onnx.json", &config);
-    hub.put("en_US-test-medium.onnx", &model);
-    let voice = CatalogModel {
-        id: "en_US-test-medium".into(),
-        kind: ModelKind::Voice,
-        files: vec![
-            entry(
-                "en_US-test-medium.onnx.json",
-                "en_US-test-medium.onnx.json",
-                &config,
-            ),
-            entry("en_US-test-medium.onnx", "en_US-test-medium.onnx", &model),
-        ],
-    };
+    let voice = hosted_voice(&hub, "en_US-test-medium", &config, &model);
     let catalog = Catalog::new(vec![voice]).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -591,16 +594,7 @@ fn servable_catalog(hub: &StandIn) -> Catalog {
     let config = std::fs::read(models.join("voices/tiny-en.onnx.json")).unwrap();
     let model = std::fs::read(models.join("voices/tiny-en.onnx")).unwrap();
     hub.put("ggml-scripted.bin", &scripted);
-    hub.put("tiny-en.onnx.json", &config);
-    hub.put("tiny-en.onnx", &model);
-    let voice = CatalogModel {
-        id: "tiny-en".into(),
-        kind: ModelKind::Voice,
-        files: vec![
-            entry("tiny-en.onnx.json", "tiny-en.onnx.json", &config),
-            entry("tiny-en.onnx", "tiny-en.onnx", &model),
-        ],
-    };
+    let voice = hosted_voice(hub, "tiny-en", &config, &model);
     Catalog::new(vec![whisper("scripted", &scripted), voice]).unwrap()
 }
 

@@ -75,55 +75,43 @@ fn flags_beat_the_file() {
     assert_eq!(config.host, "0.0.0.0");
 }
 
+/// The error a config file holding `text` gets.
+fn error_for(text: &str) -> String {
+    let (_dir, path) = write_config(text);
+    file_error(&["--config", path.to_str().unwrap()])
+}
+
 #[test]
 fn mistakes_in_the_file_name_the_key() {
-    let (_dir, path) = write_config("prot = 9000\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
+    let message = error_for("prot = 9000\n");
     assert!(
         message.starts_with("unknown key `prot`; the keys are: host, port,"),
         "{message}"
     );
     assert!(!message.contains("print-config"), "{message}");
-
-    let (_dir, path) = write_config("port = \"ninety\"\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert!(
-        message.starts_with("`port`: invalid value 'ninety'"),
-        "{message}"
-    );
-
-    let (_dir, path) = write_config("port = 70000\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert!(
-        message.starts_with("`port`: invalid value '70000'"),
-        "{message}"
-    );
-
-    let (_dir, path) = write_config("host = [\"a\", \"b\"]\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert_eq!(message, "`host`: takes one value, not a list");
-
-    let (_dir, path) = write_config("[server]\nport = 1\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert!(message.starts_with("unknown key `server`"), "{message}");
-
-    let (_dir, path) = write_config("log-format = \"xml\"\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert!(
-        message.starts_with("`log-format`: invalid value 'xml'"),
-        "{message}"
-    );
-
-    let (_dir, path) = write_config("voice-map = [\"alloy\"]\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert!(message.contains("is not NAME=VOICE"), "{message}");
-
-    let (_dir, path) = write_config("config = \"other.toml\"\n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
-    assert!(message.starts_with("unknown key `config`"), "{message}");
-
-    let (_dir, path) = write_config("port = \n");
-    let message = file_error(&["--config", path.to_str().unwrap()]);
+    for (text, start) in [
+        ("port = \"ninety\"\n", "`port`: invalid value 'ninety'"),
+        ("port = 70000\n", "`port`: invalid value '70000'"),
+        (
+            "host = [\"a\", \"b\"]\n",
+            "`host`: takes one value, not a list",
+        ),
+        ("[server]\nport = 1\n", "unknown key `server`"),
+        (
+            "log-format = \"xml\"\n",
+            "`log-format`: invalid value 'xml'",
+        ),
+        (
+            "voice-map = [\"alloy\"]\n",
+            "`voice-map`: invalid value 'alloy'",
+        ),
+        ("config = \"other.toml\"\n", "unknown key `config`"),
+        ("print-config = true\n", "unknown key `print-config`"),
+    ] {
+        let message = error_for(text);
+        assert!(message.starts_with(start), "{text:?}: {message}");
+    }
+    let message = error_for("port = \n");
     assert!(message.contains("line 1"), "{message}");
 }
 

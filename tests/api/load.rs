@@ -24,6 +24,18 @@ pub fn hour_of_silence() -> Vec<u8> {
     output.stdout
 }
 
+/// Posts [`hour_of_silence`] for transcription and returns the response.
+pub async fn transcribe_hour_of_silence(server: &TestServer) -> reqwest::Response {
+    server
+        .upload(
+            "/v1/audio/transcriptions",
+            hour_of_silence(),
+            "hour.flac",
+            &[("model", "whisper-1")],
+        )
+        .await
+}
+
 pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     for _ in 0..1200 {
         if condition() {

@@ -182,14 +182,7 @@ async fn metrics_count_requests_jobs_and_audio_exactly() {
 #[tokio::test]
 async fn timeouts_are_counted_with_their_route() {
     let server = TestServer::start(|config| config.request_timeout = 1).await;
-    let response = server
-        .upload(
-            "/v1/audio/transcriptions",
-            crate::load::hour_of_silence(),
-            "hour.flac",
-            &[("model", "whisper-1")],
-        )
-        .await;
+    let response = crate::load::transcribe_hour_of_silence(&server).await;
     assert_eq!(response.status(), 504);
     // The abandoned job leaves the worker (dropped while decoding, skipped, or aborted).
     let pool = || server.server.state().stt.pool();

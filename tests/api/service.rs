@@ -174,14 +174,7 @@ async fn speech_input_limit_is_configurable() {
 #[tokio::test]
 async fn slow_requests_get_504_and_their_work_is_cancelled() {
     let server = TestServer::start(|config| config.request_timeout = 1).await;
-    let response = server
-        .upload(
-            "/v1/audio/transcriptions",
-            crate::load::hour_of_silence(),
-            "hour.flac",
-            &[("model", "whisper-1")],
-        )
-        .await;
+    let response = crate::load::transcribe_hour_of_silence(&server).await;
     let error = assert_error(
         response.status().as_u16(),
         &response.text().await.unwrap(),
