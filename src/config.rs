@@ -116,6 +116,13 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_MAX_QUEUE", default_value_t = 16)]
     pub max_queue: usize,
 
+    /// Voice activity detection before transcribing: `auto` uses it when a VAD model (Silero in
+    /// whisper.cpp's format) is installed, `on` as well but warns at start-up without one, `off`
+    /// never. When used, speech-free stretches are skipped; requests can opt out with
+    /// `vad_filter=false`.
+    #[arg(long, env = "HEARSAY_VAD", value_enum, default_value_t = VadMode::Auto)]
+    pub vad: VadMode,
+
     /// Installed voice that OpenAI's speech models and voice names use by default.
     /// Defaults to the first installed Piper voice by name.
     #[arg(long, env = "HEARSAY_DEFAULT_VOICE")]
@@ -165,6 +172,13 @@ fn parse_voice_mapping(entry: &str) -> Result<(String, String), String> {
         return Err(format!("`{entry}` is not NAME=VOICE"));
     }
     Ok((name.to_ascii_lowercase(), voice.to_string()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VadMode {
+    Auto,
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -265,6 +279,7 @@ mod tests {
         assert_eq!(config.port, 8000);
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.models_dir, PathBuf::from("m"));
+        assert_eq!(config.vad, VadMode::Auto);
     }
 
     #[test]

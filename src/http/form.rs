@@ -18,6 +18,8 @@ pub struct TranscriptionForm {
     pub response_format: Option<String>,
     pub temperature: Option<String>,
     pub timestamp_granularities: Vec<String>,
+    /// hearsay's extension: `true`/`false` turns voice activity detection on or off.
+    pub vad_filter: Option<String>,
 }
 
 impl TranscriptionForm {
@@ -64,6 +66,7 @@ impl TranscriptionForm {
                 "prompt" => Some(&mut form.prompt),
                 "response_format" => Some(&mut form.response_format),
                 "temperature" => Some(&mut form.temperature),
+                "vad_filter" => Some(&mut form.vad_filter),
                 _ => None,
             };
             let is_granularity = matches!(

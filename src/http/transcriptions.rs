@@ -167,6 +167,17 @@ fn validate(state: &AppState, form: &TranscriptionForm, task: Task) -> Result<Jo
         _ => None,
     };
 
+    let vad_filter = match form.vad_filter.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(value) => Some(parse_bool(value).ok_or_else(|| {
+            ApiError::invalid(
+                "vad_filter",
+                format!("`vad_filter` must be `true` or `false`; got `{value}`."),
+            )
+            .with_code("invalid_value")
+        })?),
+    };
+
     Ok(Job {
         model_id,
         options: TranscribeOptions {
@@ -175,10 +186,20 @@ fn validate(state: &AppState, form: &TranscriptionForm, task: Task) -> Result<Jo
             prompt,
             temperature,
             word_timestamps: granularities.word,
+            vad_filter,
         },
         format,
         granularities,
     })
+}
+
+/// The usual spellings of a form boolean.
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+        _ => None,
+    }
 }
 
 fn stt_error(error: SttError) -> ApiError {

@@ -1,8 +1,10 @@
 //! Speech-to-text: what a transcription is, and how raw whisper output becomes OpenAI's
 //! segments and words. The only code that touches whisper-rs is [`whisper`].
 
+mod chunks;
 pub mod pool;
 pub mod render;
+mod schedule;
 pub mod service;
 mod transcript;
 pub mod whisper;
@@ -40,6 +42,8 @@ pub struct TranscribeOptions {
     /// 0 means whisper.cpp's fallback ladder (0.0, 0.2, … 1.0 on failure).
     pub temperature: f32,
     pub word_timestamps: bool,
+    /// Voice activity detection for this request; `None` is the server's default.
+    pub vad_filter: Option<bool>,
 }
 
 impl Default for TranscribeOptions {
@@ -50,6 +54,7 @@ impl Default for TranscribeOptions {
             prompt: None,
             temperature: 0.0,
             word_timestamps: false,
+            vad_filter: None,
         }
     }
 }
@@ -76,6 +81,9 @@ pub struct RawSegment {
     /// Centiseconds from the start of the audio.
     pub t0: i64,
     pub t1: i64,
+    /// Start of the window that produced it, in centiseconds of the original audio, when
+    /// known; otherwise it is worked out from the timestamp tokens.
+    pub seek: Option<i64>,
     pub text: String,
     pub no_speech_prob: f32,
     pub tokens: Vec<RawToken>,

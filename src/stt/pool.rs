@@ -1,28 +1,74 @@
-//! Inference workers: OS threads that own whisper states, fed by a bounded queue, so that
-//! blocking inference never runs on the async runtime and a full queue means 429, not a pile-up.
+//! Inference workers: OS threads that own whisper states, fed by a bounded set of active
+//! requests, so that blocking inference never runs on the async runtime and overload means
+//! 429, not a pile-up. Requests are cut into chunks of at most 30 s, and the workers take
+//! turns between the active requests chunk by chunk ([`super::schedule`]), so a short request
+//! never waits behind the whole of a long one.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::chunks::{self, Chunk};
+use super::schedule::Fair;
 use super::whisper::{WhisperModel, WhisperWorker};
 use super::{RawTranscript, SttError, TranscribeOptions};
-use crate::audio::WHISPER_SAMPLE_RATE;
 use crate::config::ThreadPlan;
 use crate::cpu::CpuBudget;
 use crate::metrics::{Engine, Metrics};
 
-struct Job {
+/// One transcription: its audio, cut into chunks that run one after another.
+pub struct ChunkedJob {
+    pub model: Arc<WhisperModel>,
+    pub pcm: Arc<Vec<f32>>,
+    /// At least one.
+    pub chunks: Vec<Chunk>,
+    pub options: TranscribeOptions,
+    /// Seconds of the original audio, for the metrics.
+    pub audio_seconds: f64,
+}
+
+/// A request in the scheduler, with what its finished chunks produced.
+struct Request {
+    job: ChunkedJob,
+    reply: oneshot::Sender<Result<RawTranscript, SttError>>,
+    /// When it was submitted, for the queue-wait metric (submit to first chunk).
+    queued_at: Instant,
+    /// Inference time of its chunks so far.
+    inference: Duration,
+    /// The language the first chunk used or detected; later chunks keep it.
+    language: Option<&'static str>,
+    /// The previous chunk's text, the next chunk's prompt.
+    previous_text: String,
+    done: RawTranscript,
+}
+
+/// What a worker needs to run one chunk, taken out of the scheduler's lock.
+struct ChunkWork {
+    id: u64,
     model: Arc<WhisperModel>,
-    pcm: Vec<f32>,
+    pcm: Arc<Vec<f32>>,
+    chunk: Chunk,
     options: TranscribeOptions,
     cancel: Arc<AtomicBool>,
-    reply: oneshot::Sender<Result<RawTranscript, SttError>>,
-    /// When it was queued, for the queue-wait metric.
-    queued_at: Instant,
+}
+
+struct Shared {
+    state: Mutex<SchedState>,
+    wake: Condvar,
+}
+
+struct SchedState {
+    fair: Fair<Request>,
+    closed: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, SchedState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Sets its flag when dropped: the request future that owns it was dropped because the client
@@ -51,44 +97,46 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// A fixed set of inference threads behind a bounded queue.
+/// A fixed set of inference threads that share out the chunks of the active requests.
 pub struct SttPool {
-    queue: async_channel::Sender<Job>,
-    busy: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     cancelled: Arc<AtomicUsize>,
     plan: ThreadPlan,
 }
 
 impl SttPool {
-    /// Starts `plan.workers` threads of `plan.threads_per_job` ggml threads each; at most
-    /// `max_queue` jobs wait for a free worker.
+    /// Starts `plan.workers` threads of `plan.threads_per_job` ggml threads each; besides the
+    /// requests running, at most `max_queue` requests wait.
     pub fn start(
         plan: ThreadPlan,
         max_queue: usize,
         cpu: &CpuBudget,
         metrics: &Arc<Metrics>,
     ) -> Self {
-        let (queue, jobs) = async_channel::bounded::<Job>(max_queue.max(1));
-        let busy = Arc::new(AtomicUsize::new(0));
+        let shared = Arc::new(Shared {
+            state: Mutex::new(SchedState {
+                fair: Fair::new(plan.workers + max_queue.max(1)),
+                closed: false,
+            }),
+            wake: Condvar::new(),
+        });
         let cancelled = Arc::new(AtomicUsize::new(0));
         for index in 0..plan.workers {
-            let jobs = jobs.clone();
+            let shared = Arc::clone(&shared);
             let counters = Counters {
-                busy: Arc::clone(&busy),
                 cancelled: Arc::clone(&cancelled),
                 metrics: Arc::clone(metrics),
             };
             let cpu = cpu.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("stt-worker-{index}"))
-                .spawn(move || worker_loop(&jobs, &counters, &cpu, plan.threads_per_job));
+                .spawn(move || worker_loop(&shared, &counters, &cpu, plan.threads_per_job));
             if let Err(error) = spawned {
                 tracing::error!(%error, "could not start an inference thread");
             }
         }
         Self {
-            queue,
-            busy,
+            shared,
             cancelled,
             plan,
         }
@@ -98,17 +146,17 @@ impl SttPool {
         self.plan
     }
 
-    /// Jobs waiting for a worker.
+    /// Requests waiting for a worker (for their first chunk or their next one).
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.shared.lock().fair.waiting()
     }
 
-    /// Jobs running now.
+    /// Requests running a chunk now.
     pub fn running(&self) -> usize {
-        self.busy.load(Ordering::Relaxed)
+        self.shared.lock().fair.running()
     }
 
-    /// Jobs dropped or aborted because their client went away, since start.
+    /// Requests dropped or aborted because their client went away, since start.
     pub fn cancelled(&self) -> usize {
         self.cancelled.load(Ordering::Relaxed)
     }
@@ -116,35 +164,51 @@ impl SttPool {
     /// Queues a job and waits for its result; [`SttError::Overloaded`] if the queue is full.
     pub async fn run(
         &self,
-        model: Arc<WhisperModel>,
-        pcm: Vec<f32>,
-        options: TranscribeOptions,
+        job: ChunkedJob,
         cancel: Arc<AtomicBool>,
     ) -> Result<RawTranscript, SttError> {
         let (reply, response) = oneshot::channel();
-        let job = Job {
-            model,
-            pcm,
-            options,
-            cancel,
+        let chunks = job.chunks.len();
+        let request = Request {
+            job,
             reply,
             queued_at: Instant::now(),
+            inference: Duration::ZERO,
+            language: None,
+            previous_text: String::new(),
+            done: RawTranscript {
+                language: "en",
+                segments: Vec::new(),
+            },
         };
-        self.queue.try_send(job).map_err(|error| match error {
-            async_channel::TrySendError::Full(_) => SttError::Overloaded,
-            async_channel::TrySendError::Closed(_) => {
-                SttError::Engine("the inference workers have stopped".into())
+        {
+            let mut state = self.shared.lock();
+            if state.closed {
+                return Err(SttError::Engine(
+                    "the inference workers have stopped".into(),
+                ));
             }
-        })?;
+            state
+                .fair
+                .submit(chunks, cancel, request)
+                .map_err(|_| SttError::Overloaded)?;
+        }
+        self.shared.wake.notify_one();
         response
             .await
             .map_err(|_| SttError::Engine("an inference worker stopped unexpectedly".into()))?
     }
 }
 
+impl Drop for SttPool {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_all();
+    }
+}
+
 /// What the workers report: the pool's own counts, and the server's metrics.
 struct Counters {
-    busy: Arc<AtomicUsize>,
     cancelled: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
 }
@@ -156,50 +220,115 @@ impl Counters {
     }
 }
 
-fn worker_loop(
-    jobs: &async_channel::Receiver<Job>,
-    counters: &Counters,
-    cpu: &CpuBudget,
-    threads: usize,
-) {
-    let mut worker = WhisperWorker::new(threads);
-    while let Ok(job) = jobs.recv_blocking() {
-        if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
-            tracing::debug!("skipping a job whose client went away");
-            counters.cancelled();
-            continue;
+/// Waits for the next chunk to run and takes what it needs; `None` when the pool closes.
+fn next_chunk(shared: &Shared, counters: &Counters) -> Option<ChunkWork> {
+    let mut state = shared.lock();
+    loop {
+        if state.closed {
+            // Dropping the requests fails their callers.
+            state.fair.drain();
+            return None;
         }
-        counters
-            .metrics
-            .job_started(Engine::Stt, job.queued_at.elapsed());
-        counters.busy.fetch_add(1, Ordering::Relaxed);
+        for _ in state.fair.take_cancelled(|r| r.reply.is_closed()) {
+            tracing::debug!("dropping a job whose client went away");
+            counters.cancelled();
+        }
+        if let Some((id, index)) = state.fair.next() {
+            let cancel = state
+                .fair
+                .cancel_flag(id)
+                .unwrap_or_else(|| Arc::new(AtomicBool::new(true)));
+            let request = state.fair.get_mut(id)?;
+            if index == 0 {
+                counters
+                    .metrics
+                    .job_started(Engine::Stt, request.queued_at.elapsed());
+            }
+            let mut options = request.job.options.clone();
+            if index > 0 {
+                // As whisper does between windows: the text so far conditions the next one.
+                if !request.previous_text.trim().is_empty() {
+                    options.prompt = Some(request.previous_text.clone());
+                }
+                options.language = request.language.or(options.language);
+            }
+            return Some(ChunkWork {
+                id,
+                model: Arc::clone(&request.job.model),
+                pcm: Arc::clone(&request.job.pcm),
+                chunk: request.job.chunks[index].clone(),
+                options,
+                cancel,
+            });
+        }
+        state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+fn worker_loop(shared: &Shared, counters: &Counters, cpu: &CpuBudget, threads: usize) {
+    let mut worker = WhisperWorker::new(threads);
+    while let Some(work) = next_chunk(shared, counters) {
+        let audio = work.chunk.audio(&work.pcm);
         let lease = cpu.acquire(threads);
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            worker.transcribe(&job.model, &job.pcm, &job.options, &job.cancel)
+            worker.transcribe(&work.model, &audio, &work.options, &work.cancel)
         }));
         let inference = started.elapsed();
         drop(lease);
-        match &outcome {
-            Ok(Ok(_)) => {
-                let audio_seconds = job.pcm.len() as f64 / f64::from(WHISPER_SAMPLE_RATE);
-                counters
-                    .metrics
-                    .job_finished(Engine::Stt, inference, audio_seconds);
-            }
-            Ok(Err(SttError::Cancelled)) => {
-                tracing::info!("aborted a job whose client went away");
-                counters.cancelled();
-            }
-            _ => {}
-        }
-        counters.busy.fetch_sub(1, Ordering::Relaxed);
-        let result = outcome.unwrap_or_else(|_| {
+        if outcome.is_err() {
             // The states may be half-written: start clean for the next job.
             worker.reset();
-            Err(SttError::Engine("inference panicked".into()))
-        });
-        // The receiver is gone if the client left meanwhile; nothing to tell.
-        let _ = job.reply.send(result);
+        }
+        finish_chunk(shared, counters, &work, outcome, inference);
+        shared.wake.notify_all();
+    }
+}
+
+type Outcome = std::thread::Result<Result<RawTranscript, SttError>>;
+
+/// Records a chunk's result; answers the request when it is done or failed.
+fn finish_chunk(
+    shared: &Shared,
+    counters: &Counters,
+    work: &ChunkWork,
+    outcome: Outcome,
+    inference: Duration,
+) {
+    let mut state = shared.lock();
+    let failure = match outcome {
+        Ok(Ok(raw)) => {
+            let Some(request) = state.fair.get_mut(work.id) else {
+                return;
+            };
+            request.inference += inference;
+            let segments = work.chunk.map_segments(raw.segments);
+            if request.language.is_none() {
+                request.language = Some(raw.language);
+                request.done.language = raw.language;
+            }
+            request.previous_text = chunks::text_of(&segments);
+            request.done.segments.extend(segments);
+            if let Some(request) = state.fair.chunk_done(work.id) {
+                counters.metrics.job_finished(
+                    Engine::Stt,
+                    request.inference,
+                    request.job.audio_seconds,
+                );
+                // The receiver is gone if the client left meanwhile; nothing to tell.
+                let _ = request.reply.send(Ok(request.done));
+            }
+            return;
+        }
+        Ok(Err(SttError::Cancelled)) => {
+            tracing::info!("aborted a job whose client went away");
+            counters.cancelled();
+            SttError::Cancelled
+        }
+        Ok(Err(error)) => error,
+        Err(_) => SttError::Engine("inference panicked".into()),
+    };
+    if let Some(request) = state.fair.remove(work.id) {
+        let _ = request.reply.send(Err(failure));
     }
 }

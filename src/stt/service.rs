@@ -1,4 +1,5 @@
-//! The speech-to-text façade the HTTP layer calls: decode off the runtime, queue, transcribe.
+//! The speech-to-text façade the HTTP layer calls: decode off the runtime, find the speech,
+//! cut it into chunks, queue, transcribe.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,11 +7,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::pool::{CancelOnDrop, SttPool};
-use super::whisper::WhisperModel;
-use super::{SttError, TranscribeOptions, Transcript, build_transcript};
+use super::chunks::{self, Span};
+use super::pool::{CancelOnDrop, ChunkedJob, SttPool};
+use super::whisper::{VadModel, WhisperModel};
+use super::{RawTranscript, SttError, TranscribeOptions, Transcript, build_transcript};
 use crate::audio::{self, DecodeLimits};
-use crate::config::ServeConfig;
+use crate::config::{ServeConfig, VadMode};
 use crate::cpu::CpuBudget;
 use crate::metrics::Metrics;
 use crate::models::{Inventory, SttModelNames};
@@ -22,7 +24,14 @@ pub struct Transcriber {
     /// Decoding is CPU work too; one at a time keeps it from starving the ggml threads.
     decode_permits: Semaphore,
     limits: DecodeLimits,
+    /// The voice activity detector, when one is installed and `--vad` is not `off`.
+    vad: Option<Arc<VadModel>>,
+    cpu: CpuBudget,
 }
+
+/// Voice activity detection runs over this many samples (5 min) at a time, taking a CPU
+/// thread for each block, so that inference can run between blocks of a long upload.
+const VAD_BLOCK: usize = 5 * 60 * chunks::SAMPLE_RATE;
 
 impl Transcriber {
     /// Loads every validated model in the inventory; one that fails to load is logged and left out.
@@ -45,6 +54,7 @@ impl Transcriber {
         let mut ids: Vec<String> = models.keys().cloned().collect();
         ids.sort();
         let names = SttModelNames::new(ids, config.default_stt_model.as_deref());
+        let vad = load_vad(inventory, config.vad);
         let plan = config.thread_plan();
         tracing::info!(
             workers = plan.workers,
@@ -61,6 +71,8 @@ impl Transcriber {
                 max_seconds: config.max_audio_seconds,
                 ..DecodeLimits::default()
             },
+            vad,
+            cpu: cpu.clone(),
         }
     }
 
@@ -70,6 +82,11 @@ impl Transcriber {
 
     pub fn pool(&self) -> &SttPool {
         &self.pool
+    }
+
+    /// The voice activity detector in use by default, if any.
+    pub fn vad_model(&self) -> Option<&str> {
+        self.vad.as_ref().map(|vad| vad.id.as_str())
     }
 
     pub fn is_multilingual(&self, model_id: &str) -> bool {
@@ -103,10 +120,91 @@ impl Transcriber {
                 .map_err(|_| SttError::Engine("audio decoding panicked".into()))??
         };
         let duration = pcm.duration_seconds();
-        let raw = self
-            .pool
-            .run(model, pcm.samples, options.clone(), cancel.flag())
-            .await?;
+        let pcm = Arc::new(pcm.samples);
+        let vad = self
+            .vad
+            .as_ref()
+            .filter(|_| options.vad_filter != Some(false));
+        let speech = match vad {
+            Some(vad) => Some(self.find_speech(vad, &pcm, &cancel).await?),
+            None => None,
+        };
+        let chunks = chunks::plan(&pcm, speech.as_deref());
+        if chunks.is_empty() {
+            // Nothing but silence: no decoder run, so nothing to hallucinate.
+            let raw = RawTranscript {
+                language: options.language.unwrap_or("en"),
+                segments: Vec::new(),
+            };
+            return Ok(build_transcript(raw, &options, duration));
+        }
+        let job = ChunkedJob {
+            model,
+            pcm,
+            chunks,
+            options: options.clone(),
+            audio_seconds: duration,
+        };
+        let raw = self.pool.run(job, cancel.flag()).await?;
         Ok(build_transcript(raw, &options, duration))
+    }
+
+    /// The speech spans of `pcm`, found off the runtime a block at a time.
+    async fn find_speech(
+        &self,
+        vad: &Arc<VadModel>,
+        pcm: &Arc<Vec<f32>>,
+        cancel: &CancelOnDrop,
+    ) -> Result<Vec<Span>, SttError> {
+        let (vad, pcm, cpu, flag) = (
+            Arc::clone(vad),
+            Arc::clone(pcm),
+            self.cpu.clone(),
+            cancel.flag(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut spans = Vec::new();
+            for start in (0..pcm.len()).step_by(VAD_BLOCK) {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(SttError::Cancelled);
+                }
+                let end = (start + VAD_BLOCK).min(pcm.len());
+                let _lease = cpu.acquire(1);
+                spans.extend(
+                    vad.speech(&pcm[start..end])?
+                        .into_iter()
+                        .map(|(s, e)| Span::new(start + s, start + e)),
+                );
+            }
+            Ok(spans)
+        })
+        .await
+        .map_err(|_| SttError::Engine("voice activity detection panicked".into()))?
+    }
+}
+
+/// The VAD model `--vad` asks for: the first installed one, unless it is `off`.
+fn load_vad(inventory: &Inventory, mode: VadMode) -> Option<Arc<VadModel>> {
+    if mode == VadMode::Off {
+        return None;
+    }
+    let Some(file) = inventory.vad.first() else {
+        if mode == VadMode::On {
+            tracing::warn!(
+                "--vad on, but no VAD model is installed: transcribing without voice activity \
+                 detection; `hearsay pull` one (e.g. silero-v5.1.2) into the models directory"
+            );
+        }
+        return None;
+    };
+    match VadModel::load(file) {
+        Ok(vad) => {
+            tracing::info!(model = %file.id, path = %file.path.display(), "voice activity detection on");
+            Some(vad)
+        }
+        Err(error) => {
+            tracing::warn!(model = %file.id, %error, "skipping VAD model");
+            None
+        }
     }
 }

@@ -50,7 +50,10 @@ pub fn build_transcript(
     let mut words = Vec::new();
     let mut seek = 0;
     for (id, raw_segment) in raw.segments.iter().enumerate() {
-        seek = window_start(raw_segment).unwrap_or(seek);
+        seek = raw_segment
+            .seek
+            .or_else(|| window_start(raw_segment))
+            .unwrap_or(seek);
         let start = clamp(raw_segment.t0);
         let end = clamp(raw_segment.t1).max(start);
         segments.push(Segment {
@@ -93,7 +96,7 @@ pub fn build_transcript(
 /// whisper.cpp does not report a segment's window, but its timestamp tokens do: a segment that
 /// opens with `<|t|>` at absolute time t0 began in the window at `t0 - t`, and one that closes
 /// with `<|t|>` at t1 in the window at `t1 - t`.
-fn window_start(segment: &RawSegment) -> Option<i64> {
+pub(super) fn window_start(segment: &RawSegment) -> Option<i64> {
     let opening = segment.tokens.first().and_then(|t| t.timestamp);
     let closing = segment.tokens.last().and_then(|t| t.timestamp);
     let start = match (opening, closing) {
@@ -208,6 +211,7 @@ mod tests {
         RawSegment {
             t0: offset,
             t1: offset + 100,
+            seek: None,
             text: " hallo welt.".into(),
             no_speech_prob: 0.25,
             tokens: vec![

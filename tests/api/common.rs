@@ -23,11 +23,13 @@ pub fn models_dir() -> PathBuf {
         generate(
             &dir.join("stt"),
             "make_test_models.py",
+            &[],
             &["scripted.bin", "scripted-en.bin"],
         );
         generate(
             &dir.join("voices"),
             "make_test_voices.py",
+            &[],
             &["tiny-en.onnx", "tiny-multi.onnx.json"],
         );
         dir
@@ -35,9 +37,26 @@ pub fn models_dir() -> PathBuf {
     .clone()
 }
 
-/// Runs `scripts/SCRIPT` into a staging directory and moves it to `dir`, unless `dir` holds
-/// `expected` already.
-fn generate(dir: &Path, script: &str, expected: &[&str]) {
+/// A models directory of its own with the scripted whisper models and the synthetic energy
+/// VAD (`vad-energy.bin`: loud is speech), so other tests' model lists stay as they are.
+pub fn vad_models_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = root().join("target/test-models-vad");
+        generate(
+            &dir,
+            "make_test_models.py",
+            &["--vad"],
+            &["scripted.bin", "vad-energy.bin"],
+        );
+        dir
+    })
+    .clone()
+}
+
+/// Runs `scripts/SCRIPT` with `args` into a staging directory and moves it to `dir`, unless
+/// `dir` holds `expected` already.
+fn generate(dir: &Path, script: &str, args: &[&str], expected: &[&str]) {
     if expected.iter().all(|name| dir.join(name).is_file()) {
         return;
     }
@@ -47,6 +66,7 @@ fn generate(dir: &Path, script: &str, expected: &[&str]) {
     let status = Command::new(python())
         .arg(root().join("scripts").join(script))
         .arg(&staging)
+        .args(args)
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap_or_else(|e| {
@@ -76,6 +96,11 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 /// 16-bit mono WAV of a 440 Hz tone.
 pub fn tone_wav(seconds: f64, rate: u32) -> Vec<u8> {
+    pattern_wav(&[(seconds, true)], rate)
+}
+
+/// 16-bit mono WAV of stretches of 440 Hz tone (`true`) and silence (`false`), in seconds.
+pub fn pattern_wav(stretches: &[(f64, bool)], rate: u32) -> Vec<u8> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: rate,
@@ -84,11 +109,19 @@ pub fn tone_wav(seconds: f64, rate: u32) -> Vec<u8> {
     };
     let mut cursor = std::io::Cursor::new(Vec::new());
     let mut writer = hound::WavWriter::new(&mut cursor, spec).unwrap();
-    let samples = (seconds * f64::from(rate)) as usize;
-    for i in 0..samples {
-        let t = i as f64 / f64::from(rate);
-        let value = (t * 440.0 * std::f64::consts::TAU).sin() * 0.5;
-        writer.write_sample((value * 32767.0) as i16).unwrap();
+    let mut i = 0usize;
+    for &(seconds, loud) in stretches {
+        let samples = (seconds * f64::from(rate)).round() as usize;
+        for _ in 0..samples {
+            let t = i as f64 / f64::from(rate);
+            let value = if loud {
+                (t * 440.0 * std::f64::consts::TAU).sin() * 0.5
+            } else {
+                0.0
+            };
+            writer.write_sample((value * 32767.0) as i16).unwrap();
+            i += 1;
+        }
     }
     writer.finalize().unwrap();
     cursor.into_inner()

@@ -7,5 +7,7 @@ mod load;
 mod metrics;
 mod process;
 mod responses;
+mod scheduling;
 mod service;
 mod speech;
+mod vad;
