@@ -112,7 +112,7 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_MAX_CONCURRENT", default_value_t = 1)]
     pub max_concurrent: usize,
 
-    /// Jobs that may wait for a free worker; beyond this, requests get 429.
+    /// Requests per engine that may wait beyond those running; beyond this, requests get 429.
     #[arg(long, env = "HEARSAY_MAX_QUEUE", default_value_t = 16)]
     pub max_queue: usize,
 

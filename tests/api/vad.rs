@@ -162,3 +162,25 @@ async fn vad_off_ignores_an_installed_model() {
     let value = verbose(&server, tone_silence_tone(), &[]).await;
     assert_eq!(segments(&value).len(), 3);
 }
+
+/// whisper.cpp's VAD reads 512-sample frames: inputs shorter than one frame, or ending in a
+/// partial frame, must still answer (empty or not), never fail or crash.
+#[test]
+fn vad_answers_for_any_input_length() {
+    let inventory = hearsay::models::scan(&vad_models_dir());
+    let vad = hearsay::stt::whisper::VadModel::load(&inventory.vad[0]).unwrap();
+    for len in [1usize, 2, 100, 511, 512, 513, 1000, 16_000, 16_001] {
+        let loud: Vec<f32> = (0..len)
+            .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
+            .collect();
+        let spans = vad
+            .speech(&loud)
+            .unwrap_or_else(|e| panic!("{len} samples: {e}"));
+        assert!(
+            spans.iter().all(|&(s, e)| s < e && e <= len),
+            "{len}: {spans:?}"
+        );
+        let quiet = vec![0.0f32; len];
+        assert_eq!(vad.speech(&quiet).unwrap(), [], "{len} samples of silence");
+    }
+}
