@@ -253,7 +253,7 @@ mod tests {
             let out = block as u64 * u64::from(to) / u64::from(from);
             assert_eq!(out * u64::from(from), block as u64 * u64::from(to));
             assert!(
-                block % 2 == 0 && out % 2 == 0,
+                block.is_multiple_of(2) && out.is_multiple_of(2),
                 "{from} → {to}: {block} → {out}"
             );
             assert!(block >= BLOCK, "{from} → {to}: {block}");
