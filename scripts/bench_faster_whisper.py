@@ -31,7 +31,9 @@ Settings match hearsay's whisper.cpp defaults (src/stt/whisper.rs with no reques
 faster-whisper additionally suppresses its non-speech symbol list (`suppress_tokens=[-1]`,
 whisper.cpp's suppress_nst is off); that is a logit mask, free in time.
 
-Prints one JSON object: seconds (each repetition), min, median, audio_seconds, the text,
+Prints one JSON object: seconds (each repetition, wall clock), min, median, cpu_seconds
+(user+system of this process per repetition; steadier than wall time on shared cores),
+audio_seconds, the text,
 segment/token counts, the load time and the settings.
 """
 
@@ -95,12 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     seconds = []
+    cpu_seconds = []
     segments = []
     for _ in range(args.repeat):
+        c0 = os.times()
         t0 = time.perf_counter()
         gen, _info = model.transcribe(args.audio, **options)
         segments = list(gen)
         seconds.append(time.perf_counter() - t0)
+        c1 = os.times()
+        cpu_seconds.append((c1.user + c1.system) - (c0.user + c0.system))
 
     text = "".join(s.text for s in segments)
     result = {
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": [round(s, 4) for s in seconds],
         "min": round(min(seconds), 4),
         "median": round(statistics.median(seconds), 4),
+        "cpu_seconds": [round(c, 3) for c in cpu_seconds],
         "audio_seconds": audio_seconds,
         "text": text,
         "segments": len(segments),
