@@ -3,7 +3,11 @@
 
     scripts/ggml_quantize.py IN.bin OUT.bin [--type q8_0]
 
-The int8 counterpart of faster-whisper's `compute_type="int8"` on the same weights:
+For an existing file (a real checkpoint already in ggml f16/f32); the scripted bench models
+come quantized straight from `make_test_models.py --q8_0`. Same rules and rounding as
+ggml_writer.py (its quantize_q8_0); quantizing the f16 file gives slightly different bytes
+than `--q8_0`, which quantizes the generator's f32 values. The int8 counterpart of faster-whisper's
+`compute_type="int8"` on the same weights:
 whisper.cpp quantizes exactly the matrices its loader creates with the model's weight
 type (attention q/k/v/out and MLP matrices of every block, cross-attention, the token
 embedding); conv kernels stay f16, everything 1-D and the positional embeddings f32,
@@ -18,43 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import struct
 import sys
-
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ggml_reader  # noqa: E402
 import ggml_writer as gw  # noqa: E402
-
-GGML_TYPE_Q8_0 = 8
-GGML_FTYPE_MOSTLY_Q8_0 = 7
-GGML_QNT_VERSION = 2
-GGML_QNT_VERSION_FACTOR = 1000
-QK8_0 = 32
-
-# The tensors whisper.cpp creates with wtype (whisper_model_load).
-_WTYPE = re.compile(
-    r"^(encoder|decoder)\.blocks\.\d+\.(attn|cross_attn)\.(query|key|value|out)\.weight$"
-    r"|^(encoder|decoder)\.blocks\.\d+\.mlp\.[02]\.weight$"
-    r"|^decoder\.token_embedding\.weight$"
-)
-
-
-def quantize_q8_0(a: np.ndarray) -> bytes:
-    x = np.ascontiguousarray(a, dtype=np.float32)
-    if x.shape[-1] % QK8_0:
-        raise ValueError(f"row length {x.shape[-1]} is not a multiple of {QK8_0}")
-    blocks = x.reshape(-1, QK8_0)
-    amax = np.abs(blocks).max(axis=1)
-    d = amax / 127.0
-    inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0).astype(np.float32)
-    q = np.clip(np.rint(blocks * inv[:, None]), -127, 127).astype(np.int8)
-    out = np.empty(len(blocks), dtype=[("d", "<f2"), ("qs", "i1", (QK8_0,))])
-    out["d"] = d.astype(np.float16)
-    out["qs"] = q
-    return out.tobytes()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if hp.ftype not in (gw.FTYPE_ALL_F32, gw.FTYPE_MOSTLY_F16):
         raise SystemExit(f"{args.input}: already quantized (ftype {hp.ftype})")
     header = list(struct.unpack("<11i", hp.pack()))
-    header[-1] = GGML_FTYPE_MOSTLY_Q8_0 + GGML_QNT_VERSION * GGML_QNT_VERSION_FACTOR
+    header[-1] = gw.FTYPE_MOSTLY_Q8_0 + gw.GGML_QNT_VERSION * gw.GGML_QNT_VERSION_FACTOR
     tmp = args.output + ".tmp"
     n_q = 0
     with open(tmp, "wb") as f:
@@ -80,13 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, a in m.tensors.items():
             name_b = name.encode("ascii")
             ne = tuple(reversed(a.shape))
-            if _WTYPE.match(name):
-                ttype, data = GGML_TYPE_Q8_0, quantize_q8_0(a)
-                n_q += 1
-            else:
-                # conv kernels f16, the rest f32 (whisper.cpp's vtype / f32 tensors).
-                ttype = gw.whisper_tensor_ttype(name, a.ndim, gw.FTYPE_MOSTLY_F16)
-                data = gw.to_ggml_data(a, ttype)
+            # 2-D matrices q8_0, conv kernels f16, the rest f32 (ggml_writer's rules).
+            ttype = gw.whisper_tensor_ttype(name, a.ndim, gw.FTYPE_MOSTLY_Q8_0)
+            data = gw.to_ggml_data(a, ttype)
+            n_q += ttype == gw.GGML_TYPE_Q8_0
             f.write(struct.pack(f"<3i{len(ne)}i", len(ne), len(name_b), ttype, *ne))
             f.write(name_b)
             f.write(data)
