@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Time faster-whisper (CTranslate2) on one audio file, for comparison with hearsay.
 
-    scripts/bench_faster_whisper.py --model-dir DIR --audio FILE --threads N \
-        [--compute-type int8] [--repeat K] [--language de]
+    scripts/bench_faster_whisper.py --model-dir DIR (--audio FILE | --synth-seconds S) \
+        --threads N [--compute-type int8] [--repeat K] [--language de] [--tsv FILE --tag TAG]
 
 DIR is a CTranslate2 Whisper model with tokenizer.json and preprocessor_config.json, e.g.
 from `scripts/make_ct2_model.py models/scripted-base.bin DIR` (the same weights hearsay
@@ -42,21 +42,54 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
+import wave
+
+
+def write_synth_wav(path: str, seconds: float, rate: int = 16000) -> None:
+    """Mono 16-bit WAV: a 440 Hz tone plus seeded noise (content is irrelevant to the
+    scripted models, which say the same words in every 30 s window)."""
+    import numpy as np
+
+    n = int(round(seconds * rate))
+    rng = np.random.default_rng(1)
+    t = np.arange(n) / rate
+    x = 0.1 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(n)
+    with wave.open(path, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model-dir", required=True, help="CTranslate2 whisper model directory")
-    ap.add_argument("--audio", required=True, help="audio file (anything PyAV/ffmpeg decodes)")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--audio", help="audio file (anything PyAV/ffmpeg decodes)")
+    src.add_argument(
+        "--synth-seconds",
+        type=float,
+        help="instead of --audio: write a deterministic 16 kHz WAV of this length (tone + noise) "
+        "to a temporary file and use that",
+    )
     ap.add_argument("--threads", type=int, required=True, help="cpu_threads (hearsay --threads)")
     ap.add_argument("--compute-type", default="int8", help="ctranslate2 compute type (default int8)")
     ap.add_argument("--repeat", type=int, default=3, help="timed repetitions (default 3)")
     ap.add_argument("--language", default="de", help="language code (default de, the scripted models' language)")
     ap.add_argument("--no-fallback", action="store_true", help="temperature 0 only, no fallback ladder")
+    ap.add_argument("--tsv", help="also append bench.sh result lines (bench name value unit target hit tag) here")
+    ap.add_argument("--tag", default="", help="tag column for --tsv")
     args = ap.parse_args(argv)
+    tmpdir = None
+    if args.synth_seconds is not None:
+        tmpdir = tempfile.mkdtemp(prefix="bench-fw-")
+        args.audio = os.path.join(tmpdir, "synth.wav")
+        write_synth_wav(args.audio, args.synth_seconds)
 
     if not os.path.isfile(os.path.join(args.model_dir, "tokenizer.json")):
         # faster-whisper would try to download openai/whisper-tiny's tokenizer instead.
@@ -124,9 +157,18 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "compute_type": args.compute_type,
         "model_dir": args.model_dir,
-        "audio": args.audio,
+        "audio": args.audio if args.synth_seconds is None else f"synth:{args.synth_seconds:g}s",
         "settings": {k: v for k, v in options.items()},
     }
+    if args.tsv:
+        what = f"STT {audio_seconds:g} s file, {args.compute_type}, {args.threads} threads"
+        with open(args.tsv, "a", encoding="utf-8") as f:
+            f.write(f"faster-whisper\t{what}: min wall\t{min(seconds):.3f}\ts\t-\t-\t{args.tag}\n")
+            f.write(f"faster-whisper\t{what}: median wall\t{statistics.median(seconds):.3f}\ts\t-\t-\t{args.tag}\n")
+            f.write(f"faster-whisper\t{what}: median CPU\t{statistics.median(cpu_seconds):.3f}\ts\t-\t-\t{args.tag}\n")
+            f.write(f"faster-whisper\t{what}: audio/wall (best)\t{audio_seconds / min(seconds):.2f}\tx realtime\t-\t-\t{args.tag}\n")
+    if tmpdir:
+        shutil.rmtree(tmpdir, ignore_errors=True)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
