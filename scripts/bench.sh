@@ -4,7 +4,8 @@
 # build alone compiles whisper.cpp again); figures are only comparable inside one run.
 #
 #   scripts/bench.sh            everything, "10-minute" inputs of 600 s
-#   BENCH_QUICK=1 scripts/bench.sh   long inputs of 120 s, memory over 200 requests, no openmp
+#   BENCH_QUICK=1 scripts/bench.sh   long inputs of 120 s, 3 timed runs each (HEARSAY_BENCH_RUNS)
+#                                    instead of Criterion's 10+, memory over 200 requests, no openmp
 #
 # Every bench appends `bench  name  value  unit  target  hit  tag` lines (tab-separated) to
 # target/bench-results.tsv; the report is that table. Criterion keeps the raw times under
@@ -20,7 +21,7 @@ export HEARSAY_PYTHON="$PY"
 QUICK="${BENCH_QUICK:-0}"
 LONG=600
 REQUESTS=1000
-if [ "$QUICK" = 1 ]; then LONG=120; REQUESTS=200; fi
+if [ "$QUICK" = 1 ]; then LONG=120; REQUESTS=200; export HEARSAY_BENCH_RUNS="${HEARSAY_BENCH_RUNS:-3}"; fi
 export HEARSAY_BENCH_LONG_SECONDS="${HEARSAY_BENCH_LONG_SECONDS:-$LONG}"
 RESULTS="$PWD/target/bench-results.tsv"
 export HEARSAY_BENCH_RESULTS="$RESULTS"
@@ -61,19 +62,16 @@ fi
 bench server
 
 # --- faster-whisper comparison (hook) -----------------------------------------------------
-# scripts/bench_faster_whisper.py is added separately. When it is present it runs here, with
-# HEARSAY_PYTHON, HEARSAY_BENCH_MODELS, HEARSAY_BENCH_LONG_SECONDS and HEARSAY_BENCH_RESULTS in
-# its environment; it appends its figures to $HEARSAY_BENCH_RESULTS in the format above.
-if [ -f scripts/bench_faster_whisper.py ]; then
+# scripts/bench_faster_whisper.py is added separately, with its section here: a shell function
+# `bench_faster_whisper` defined above this point. It gets HEARSAY_PYTHON, HEARSAY_BENCH_MODELS,
+# HEARSAY_BENCH_LONG_SECONDS and HEARSAY_BENCH_RESULTS in its environment and appends its
+# figures to $HEARSAY_BENCH_RESULTS in the format above (bench name `faster-whisper`).
+if [ -f scripts/bench_faster_whisper.py ] && declare -F bench_faster_whisper >/dev/null; then
   echo "== faster-whisper (scripts/bench_faster_whisper.py)"
-  if declare -F bench_faster_whisper >/dev/null; then
-    bench_faster_whisper
-  else
-    "$PY" scripts/bench_faster_whisper.py || echo "skipped: scripts/bench_faster_whisper.py failed"
-  fi
+  bench_faster_whisper || echo "skipped: faster-whisper comparison failed"
 else
-  echo "skipped: faster-whisper (scripts/bench_faster_whisper.py not present)"
-  printf 'faster-whisper\tSTT throughput vs faster-whisper int8\tskipped\tscripts/bench_faster_whisper.py not present\t-\t-\t\n' >> "$RESULTS"
+  echo "skipped: faster-whisper (no bench_faster_whisper section in scripts/bench.sh yet)"
+  printf 'faster-whisper\tSTT throughput vs faster-whisper int8\tskipped\tnot wired into bench.sh yet\t-\t-\t\n' >> "$RESULTS"
 fi
 
 echo "== memory (release binary)"

@@ -5,7 +5,9 @@
 //! Every bench reads its settings from the environment (see `scripts/bench.sh`):
 //! `HEARSAY_BENCH_LONG_SECONDS` (600: the "10-minute" inputs), `HEARSAY_BENCH_THREADS` (2),
 //! `HEARSAY_BENCH_FLASH_ATTN` (0), `HEARSAY_BENCH_QUANT` (f16 or q8_0), `HEARSAY_BENCH_MODEL`
-//! (tiny or base), `HEARSAY_BENCH_TAG` (a label added to every result line).
+//! (tiny or base), `HEARSAY_BENCH_TAG` (a label added to every result line),
+//! `HEARSAY_BENCH_RUNS` (time each routine that many times by hand instead of Criterion's
+//! 10+ samples, for a quick look on a busy machine).
 #![allow(dead_code)]
 
 use std::cell::RefCell;
@@ -258,12 +260,41 @@ impl Times {
     }
 }
 
+/// `HEARSAY_BENCH_RUNS=N`: time every routine N times by hand instead of through Criterion
+/// (which takes at least 10 samples and a warm-up), for quick runs on a busy machine.
+fn runs_override() -> Option<usize> {
+    std::env::var("HEARSAY_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+}
+
+fn by_hand(id: &str, runs: usize, mut routine: impl FnMut() -> Duration) -> Times {
+    let times = Times::default();
+    for _ in 0..runs {
+        times.push(routine().as_secs_f64());
+    }
+    println!(
+        "{id}: {runs} runs by hand, median {:.4} s, min {:.4} s",
+        times.median(),
+        times.min()
+    );
+    times
+}
+
 /// Benches `routine` under `id` in `group` and keeps each run's wall time.
 pub fn timed(
     group: &mut BenchmarkGroup<'_, WallTime>,
     id: &str,
     mut routine: impl FnMut(),
 ) -> Times {
+    if let Some(runs) = runs_override() {
+        return by_hand(id, runs, || {
+            let start = Instant::now();
+            routine();
+            start.elapsed()
+        });
+    }
     let times = Times::default();
     let keep = times.clone();
     group.bench_function(id, |b| {
@@ -288,6 +319,9 @@ pub fn timed_custom(
     id: &str,
     mut routine: impl FnMut() -> Duration,
 ) -> Times {
+    if let Some(runs) = runs_override() {
+        return by_hand(id, runs, routine);
+    }
     let times = Times::default();
     let keep = times.clone();
     group.bench_function(id, |b| {
