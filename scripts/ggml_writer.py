@@ -9,7 +9,7 @@ alignment or padding:
 and each tensor record is
 
     i32 n_dims, i32 name_len, i32 ttype, i32 ne[n_dims] (numpy shape reversed),
-    name bytes, data (numpy row-major, f32 or f16).
+    name bytes, data (numpy row-major, f32 or f16, or q8_0 blocks of an f16 scale + 32 int8).
 
 Everything here is byte-for-byte deterministic: explicit little-endian dtypes,
 fixed record order, and only exact IEEE arithmetic on the data (the mel points use
@@ -32,9 +32,15 @@ GGML_FILE_MAGIC = 0x67676D6C  # "ggml"
 
 GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
+GGML_TYPE_Q8_0 = 8
 
 FTYPE_ALL_F32 = 0
 FTYPE_MOSTLY_F16 = 1
+FTYPE_MOSTLY_Q8_0 = 7
+# whisper.cpp's quantize tool writes ftype + GGML_QNT_VERSION (2) * 1000; the loader takes % 1000.
+GGML_QNT_VERSION_FACTOR = 1000
+GGML_QNT_VERSION = 2
+QK8_0 = 32
 
 WHISPER_SAMPLE_RATE = 16000
 WHISPER_N_FFT = 400
@@ -157,15 +163,38 @@ def whisper_tensor_ttype(name: str, ndim: int, ftype: int) -> int:
 
     F32: every 1-D tensor, both positional embeddings and the (n,1) conv biases.
     Otherwise F16 for ftype 1 (conv weights too), F32 for ftype 0.
+    For ftype 7 (q8_0, as whisper.cpp's quantize tool makes it: only 2-D matrices are
+    quantized) the 2-D weights are Q8_0 and the 3-D conv weights stay F16.
     """
+    ftype %= GGML_QNT_VERSION_FACTOR
     if ftype == FTYPE_ALL_F32:
         return GGML_TYPE_F32
-    if ftype != FTYPE_MOSTLY_F16:
-        raise ValueError(f"only ftype 0 (f32) and 1 (f16) are supported, got {ftype}")
+    if ftype not in (FTYPE_MOSTLY_F16, FTYPE_MOSTLY_Q8_0):
+        raise ValueError(f"only ftype 0 (f32), 1 (f16) and 7 (q8_0) are supported, got {ftype}")
     conv_bias = name.startswith("encoder.conv") and name.endswith(".bias")
     if ndim == 1 or name.endswith("positional_embedding") or conv_bias:
         return GGML_TYPE_F32
+    if ftype == FTYPE_MOSTLY_Q8_0 and ndim == 2:
+        return GGML_TYPE_Q8_0
     return GGML_TYPE_F16
+
+
+def quantize_q8_0(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ggml's `quantize_row_q8_0_ref` over rows: per block of 32, d = amax/127 (stored f16),
+    q = roundf(x / d) (half away from zero). Returns (d as <f2 [blocks], q as int8 [blocks, 32])."""
+    x = np.ascontiguousarray(array, dtype=np.float32).reshape(-1, QK8_0)
+    amax = np.abs(x).max(axis=1)
+    d = (amax / np.float32(127)).astype(np.float32)
+    inv = np.divide(np.float32(1), d, out=np.zeros_like(d), where=d != 0).astype(np.float32)
+    scaled = (x * inv[:, None]).astype(np.float32)
+    q = (np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))).astype(np.int8)
+    return d.astype("<f2"), q
+
+
+def dequantize_q8_0(array: np.ndarray) -> np.ndarray:
+    """What whisper.cpp computes with after `quantize_q8_0` (float64, same shape)."""
+    d, q = quantize_q8_0(array)
+    return (d.astype(np.float64)[:, None] * q.astype(np.float64)).reshape(array.shape)
 
 
 def to_ggml_data(array: np.ndarray, ttype: int) -> bytes:
@@ -177,6 +206,13 @@ def to_ggml_data(array: np.ndarray, ttype: int) -> bytes:
     a = np.ascontiguousarray(array)
     if a.dtype != np.float32:
         a = a.astype(np.float32)
+    if ttype == GGML_TYPE_Q8_0:
+        if a.shape[-1] % QK8_0:
+            raise ValueError(f"q8_0 rows must be a multiple of {QK8_0}, got {a.shape[-1]}")
+        d, q = quantize_q8_0(a)
+        blocks = np.empty(len(d), dtype=[("d", "<f2"), ("qs", "i1", (QK8_0,))])
+        blocks["d"], blocks["qs"] = d, q
+        return blocks.tobytes()
     return a.astype(_DTYPE_OF_TTYPE[ttype], copy=False).tobytes(order="C")
 
 

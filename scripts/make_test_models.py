@@ -181,7 +181,7 @@ def make_script(multilingual: bool) -> Script:
 # ------------------------------------------------------------------ whisper model
 
 
-def build_scripted_whisper(preset: str, multilingual: bool) -> tuple[gw.WhisperHParams, list[tuple[str, np.ndarray]], Script]:
+def build_scripted_whisper(preset: str, multilingual: bool, ftype: int = gw.FTYPE_MOSTLY_F16) -> tuple[gw.WhisperHParams, list[tuple[str, np.ndarray]], Script]:
     n, n_head, n_audio_layer, n_text_layer = PRESETS[preset]
     if n_text_layer == 2:
         raise ValueError("n_text_layer == 2 makes whisper.cpp treat the model as distil (no timestamps)")
@@ -198,7 +198,7 @@ def build_scripted_whisper(preset: str, multilingual: bool) -> tuple[gw.WhisperH
         n_text_head=n_head,
         n_text_layer=n_text_layer,
         n_mels=80,
-        ftype=gw.FTYPE_MOSTLY_F16,
+        ftype=ftype,
     )
     shapes = dict(gw.whisper_tensor_shapes(hp))
 
@@ -328,6 +328,15 @@ def _f16(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32).astype(np.float16).astype(np.float64)
 
 
+def _as_stored(a: np.ndarray, ttype: int) -> np.ndarray:
+    """`a` as whisper.cpp sees it once written as `ttype`."""
+    if ttype == gw.GGML_TYPE_F16:
+        return _f16(a)
+    if ttype == gw.GGML_TYPE_Q8_0:
+        return gw.dequantize_q8_0(a)
+    return a.astype(np.float64)
+
+
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     mu = x.mean(-1, keepdims=True)
     var = ((x - mu) ** 2).mean(-1, keepdims=True)
@@ -358,7 +367,7 @@ class DecoderSim:
                 assert not a.any(), f"{name} must be zero"
         assert not t["decoder.positional_embedding"].any()
         self.hp = hp
-        self.t = {k: (_f16(v) if gw.whisper_tensor_ttype(k, v.ndim, hp.ftype) == gw.GGML_TYPE_F16 else v.astype(np.float64)) for k, v in t.items() if k.startswith("decoder.")}
+        self.t = {k: _as_stored(v, gw.whisper_tensor_ttype(k, v.ndim, hp.ftype)) for k, v in t.items() if k.startswith("decoder.")}
 
     def logits(self, prompt: list[int]) -> np.ndarray:
         t, p = self.t, "decoder.blocks.0."
@@ -556,8 +565,9 @@ MODELS = {
 }
 
 
-def output_name(model: str, preset: str) -> str:
-    return f"{model}.bin" if preset == "mini" else f"{model}-{preset}.bin"
+def output_name(model: str, preset: str, q8_0: bool = False) -> str:
+    name = model if preset == "mini" else f"{model}-{preset}"
+    return f"{name}-q8_0.bin" if q8_0 else f"{name}.bin"
 
 
 def write_atomically(path: str, write) -> None:
@@ -583,6 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="write only this model: scripted, scripted-en or vad-energy (repeatable; '.bin' and a '-PRESET' suffix are accepted)",
     )
+    ap.add_argument(
+        "--q8_0",
+        action="store_true",
+        help="store the 2-D weight matrices as q8_0 (like whisper.cpp's quantize tool) and add -q8_0 to the file name",
+    )
     ap.add_argument("--vad", action="store_true", help="also write vad-energy.bin (synthetic Silero VAD, energy mode)")
     ap.add_argument("--check", action="store_true", help="print the numpy self-check of each model to stderr")
     args = ap.parse_args(argv)
@@ -593,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = []
         for raw in args.only:
-            name = raw.removesuffix(".bin").removesuffix(f"-{args.preset}")
+            name = raw.removesuffix(".bin").removesuffix("-q8_0").removesuffix(f"-{args.preset}")
             if name not in MODELS and name != "vad-energy":
                 ap.error(f"unknown model {raw!r} (choose from scripted, scripted-en, vad-energy)")
             if name not in wanted:
@@ -609,8 +624,9 @@ def main(argv: list[str] | None = None) -> int:
             path = os.path.join(args.out_dir, fname)
             write_atomically(path, lambda f: gw.write_silero_vad_model(f, vad))
         else:
-            fname = output_name(name, args.preset)
-            hp, tensors, script = build_scripted_whisper(args.preset, **MODELS[name])
+            fname = output_name(name, args.preset, args.q8_0)
+            ftype = gw.FTYPE_MOSTLY_Q8_0 + gw.GGML_QNT_VERSION * gw.GGML_QNT_VERSION_FACTOR if args.q8_0 else gw.FTYPE_MOSTLY_F16
+            hp, tensors, script = build_scripted_whisper(args.preset, **MODELS[name], ftype=ftype)
             if args.check:
                 print(f"{fname}: self-check", file=sys.stderr)
             check_script(hp, tensors, script, args.check)

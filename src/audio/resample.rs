@@ -5,8 +5,8 @@ use rubato::{Fft, FixedSync, Resampler, WindowFunction};
 
 use super::Pcm;
 
-/// Input frames per FFT block, roughly (rounded up to what the rate pair allows). Longer
-/// blocks give a steeper anti-aliasing filter and less overhead per sample.
+/// Input frames per FFT block, roughly (rounded up to what the rate pair allows, see
+/// [`block_len`]). Longer blocks give a steeper anti-aliasing filter and less overhead per sample.
 const BLOCK: usize = 2048;
 /// Blocks per call into rubato, to amortise the per-call work.
 const BLOCKS_PER_CALL: usize = 8;
@@ -41,12 +41,15 @@ fn output_len(n: usize, from: u32, to: u32) -> usize {
 
 /// Rubato's FFT resampler over the whole buffer; `None` if rubato refuses (it should not).
 fn fft(input: &[f32], from: u32, to: u32) -> Option<Vec<f32>> {
-    let chunk = BLOCK * BLOCKS_PER_CALL;
+    let block = block_len(from, to);
+    // Whole blocks per call, but no more than the input needs (a huge coprime rate pair has
+    // blocks longer than a short input).
+    let blocks = (input.len() / block).clamp(1, BLOCKS_PER_CALL);
     let mut resampler = Fft::<f32>::new_custom(
         from as usize,
         to as usize,
-        chunk,
-        BLOCKS_PER_CALL,
+        block * blocks,
+        blocks,
         1,
         WindowFunction::BlackmanHarris2,
         FixedSync::Input,
@@ -55,6 +58,27 @@ fn fft(input: &[f32], from: u32, to: u32) -> Option<Vec<f32>> {
     let buffer = InterleavedSlice::new(input, 1, input.len()).ok()?;
     let out = resampler.process_all(&buffer, input.len(), None).ok()?;
     Some(out.take_data())
+}
+
+/// Input frames per FFT block: about `BLOCK`, and an *even* number of rubato's minimum blocks
+/// (`from / gcd` input frames, `to / gcd` output frames).
+///
+/// Rubato centres its filter on input frame `⌊in/2⌋` of a block of `in` frames and trims
+/// `⌊out/2⌋` output frames of delay. Both halves are exact only when `in` and `out` are even;
+/// with an odd block (48 kHz → 16 kHz rounded 2048 up to 2049 → 683) everything came out a
+/// third of a sample early, and 44.1 kHz / 22.05 kHz (2205 → 800 / 1600) 0.2–0.4 sample
+/// off. An even count of minimum blocks makes both sizes even for every rate pair.
+fn block_len(from: u32, to: u32) -> usize {
+    let min_in = (from / gcd(from, to)) as usize;
+    let count = BLOCK.div_ceil(min_in).next_multiple_of(2);
+    count * min_in
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Linear interpolation: only a fallback should rubato ever refuse a rate pair.
@@ -180,6 +204,60 @@ mod tests {
             .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
             .map(|(i, _)| i);
         assert_eq!(peak, Some(4_000));
+    }
+
+    /// The index of the largest magnitude and how lopsided its two neighbours are (0 for a
+    /// peak centred on the sample; a fractional shift makes one neighbour clearly larger).
+    fn peak(x: &[f32]) -> (usize, f32) {
+        let (at, top) = x
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .map(|(i, v)| (i, v.abs()))
+            .unwrap();
+        let skew = (x[at - 1] - x[at + 1]).abs() / top;
+        (at, skew)
+    }
+
+    #[test]
+    fn click_lands_on_its_sample() {
+        // A click at 0.5 s must come out at sample 8000 of 16 kHz, centred (no fractional
+        // shift) from every common rate; 48k and 44.1k used to land a third / a fifth early.
+        for rate in [48_000, 44_100, 22_050, 8_000, 96_000, 32_000, 24_000] {
+            let mut samples = vec![0.0; rate as usize];
+            samples[rate as usize / 2] = 1.0;
+            let out = resample(
+                Pcm {
+                    samples,
+                    sample_rate: rate,
+                },
+                16_000,
+            );
+            let (at, skew) = peak(&out.samples);
+            assert_eq!(at, 8_000, "{rate} Hz");
+            assert!(skew < 1e-3, "{rate} Hz: neighbours differ by {skew}");
+        }
+    }
+
+    #[test]
+    fn blocks_are_even_on_both_sides() {
+        for (from, to) in [
+            (48_000, 16_000),
+            (44_100, 16_000),
+            (22_050, 16_000),
+            (8_000, 16_000),
+            (767_999, 16_000),
+            (16_000, 48_000),
+        ] {
+            let block = block_len(from, to);
+            let out = block as u64 * u64::from(to) / u64::from(from);
+            assert_eq!(out * u64::from(from), block as u64 * u64::from(to));
+            assert!(
+                block.is_multiple_of(2) && out.is_multiple_of(2),
+                "{from} → {to}: {block} → {out}"
+            );
+            assert!(block >= BLOCK, "{from} → {to}: {block}");
+        }
     }
 
     #[test]
