@@ -61,6 +61,24 @@ if [ "$QUICK" != 1 ]; then
 fi
 bench server
 
+echo "== release binary (faster-whisper comparison, memory)"
+cargo build --release --quiet --bin hearsay
+
+# STT throughput against faster-whisper int8 on the same weights (scripted base, converted by
+# scripts/make_ct2_model.py), the same synthetic file and threads. Needs the bench Python
+# packages (scripts/requirements-bench.txt); skipped without them.
+bench_faster_whisper() {
+  "$PY" -c "import faster_whisper" 2>/dev/null \
+    || "$PY" -m pip install -q -r scripts/requirements-bench.txt \
+    || { echo "skipped: faster-whisper could not be installed"; return 1; }
+  local ct2="$MODELS/ct2/scripted-base-int8"
+  [ -f "$ct2/model.bin" ] \
+    || "$PY" scripts/make_ct2_model.py "$MODELS/stt/scripted-base.bin" "$ct2" --quantization int8
+  "$PY" scripts/bench_stt_vs_faster_whisper.py --binary target/release/hearsay \
+    --ggml "$MODELS/stt/scripted-base.bin" --ct2 "$ct2" --seconds "$HEARSAY_BENCH_LONG_SECONDS" \
+    --threads 2 --repeat "${HEARSAY_BENCH_RUNS:-3}" --tsv "$RESULTS" --tag "base, 2 threads"
+}
+
 # --- faster-whisper comparison (hook) -----------------------------------------------------
 # scripts/bench_faster_whisper.py is added separately, with its section here: a shell function
 # `bench_faster_whisper` defined above this point. It gets HEARSAY_PYTHON, HEARSAY_BENCH_MODELS,
@@ -75,7 +93,6 @@ else
 fi
 
 echo "== memory (release binary)"
-cargo build --release --quiet --bin hearsay
 "$PY" scripts/bench_memory.py --binary target/release/hearsay \
   --stt "$MODELS/stt/scripted-tiny.bin" --voice "$MODELS/voices/medium-random.onnx" \
   --requests "$REQUESTS" --results "$RESULTS" || echo "skipped: memory bench failed"
