@@ -3,7 +3,8 @@
 //!
 //! With voice activity detection, speech spans are padded, spans with tiny gaps between them
 //! merged, and the spans packed into chunks (several spans per chunk, joined by 0.1 s of
-//! silence as whisper.cpp does), so speech-free stretches are never decoded. Without it the
+//! silence as whisper.cpp does), so speech-free stretches are never decoded. Spans stay whole
+//! unless cutting them to fill every chunk saves whisper windows. Without it the
 //! whole upload is one span. A span longer than a chunk is cut at its quietest point shortly
 //! before the 30 s mark.
 
@@ -27,6 +28,8 @@ pub const SPEECH_PAD: usize = SAMPLE_RATE / 10;
 pub const MERGE_GAP: usize = SAMPLE_RATE / 2;
 /// Silence put between spans packed into one chunk.
 pub const PIECE_GAP: usize = SAMPLE_RATE / 10;
+/// A chunk with less room than this left is not topped up with part of the next span.
+const MIN_FILL: usize = SAMPLE_RATE;
 
 /// A range of samples of the original audio, `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +50,7 @@ impl Span {
 
 /// One chunk: pieces of the original audio, played one after another with [`PIECE_GAP`] of
 /// silence between them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chunk {
     pub pieces: Vec<Span>,
 }
@@ -161,7 +164,7 @@ pub fn plan(pcm: &[f32], speech: Option<&[Span]>) -> Vec<Chunk> {
             })
             .collect();
     }
-    pack(pieces)
+    pack(pcm, pieces)
 }
 
 /// Widens each span by [`SPEECH_PAD`], keeps it inside the audio, and merges spans that
@@ -237,8 +240,22 @@ fn quiet_cut(pcm: &[f32], from: usize, to: usize) -> usize {
         .map_or(to, |(at, _)| *at)
 }
 
+/// Packs pieces into as few chunks as possible: whole, when that costs no more chunks than
+/// filling every chunk to 30 s; otherwise filled, cutting a piece at a quiet point where a
+/// chunk is full. Every chunk costs a whole whisper window however short it is, so with many
+/// short pauses between long stretches of speech filling is what makes VAD pay.
+fn pack(pcm: &[f32], pieces: Vec<Span>) -> Vec<Chunk> {
+    let whole = pack_whole(pieces.clone());
+    let filled = pack_filled(pcm, pieces);
+    if filled.len() < whole.len() {
+        filled
+    } else {
+        whole
+    }
+}
+
 /// Packs pieces, in order, into chunks of at most [`MAX_CHUNK`] samples, gaps included.
-fn pack(pieces: Vec<Span>) -> Vec<Chunk> {
+fn pack_whole(pieces: Vec<Span>) -> Vec<Chunk> {
     let mut chunks: Vec<Chunk> = Vec::new();
     for piece in pieces {
         match chunks.last_mut() {
@@ -249,6 +266,41 @@ fn pack(pieces: Vec<Span>) -> Vec<Chunk> {
                 pieces: vec![piece],
             }),
         }
+    }
+    chunks
+}
+
+/// Packs pieces, in order, into chunks filled up to [`MAX_CHUNK`]: a piece that does not fit
+/// is cut at its quietest point before the chunk is full, the rest starting the next chunk.
+fn pack_filled(pcm: &[f32], pieces: Vec<Span>) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut current = Chunk::default();
+    for mut piece in pieces {
+        loop {
+            let used = if current.pieces.is_empty() {
+                0
+            } else {
+                current.len() + PIECE_GAP
+            };
+            let room = MAX_CHUNK.saturating_sub(used);
+            if piece.len() <= room {
+                current.pieces.push(piece);
+                break;
+            }
+            if room >= MIN_FILL {
+                let to = piece.start + room;
+                let mut cut = quiet_cut(pcm, to - room.min(CUT_SEARCH), to);
+                if cut <= piece.start || cut > to {
+                    cut = to;
+                }
+                current.pieces.push(Span::new(piece.start, cut));
+                piece = Span::new(cut, piece.end);
+            }
+            chunks.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.pieces.is_empty() {
+        chunks.push(current);
     }
     chunks
 }
@@ -340,6 +392,41 @@ mod tests {
         assert_eq!(chunks[0].len(), (32 * S / 10) + PIECE_GAP + (22 * S / 10));
         // No speech: nothing to decode.
         assert!(plan(&pcm, Some(&[])).is_empty());
+    }
+
+    #[test]
+    fn chunks_are_filled_when_that_saves_windows() {
+        // 10 s of speech, 10 s of silence, for 600 s: whole spans (10.2 s padded) fit two to a
+        // chunk, 15 chunks; filled chunks carry the same speech in 11.
+        let pcm = tone(600.0);
+        let speech: Vec<Span> = (0..30)
+            .map(|i| Span::new(i * 20 * S, (i * 20 + 10) * S))
+            .collect();
+        let padded = pad_and_merge(&speech, pcm.len());
+        let chunks = plan(&pcm, Some(&speech));
+        assert_eq!(chunks.len(), 11);
+        assert!(chunks.iter().all(|c| c.len() <= MAX_CHUNK));
+        // Every padded span is covered exactly once, in order, by consecutive pieces.
+        let pieces: Vec<Span> = chunks.iter().flat_map(|c| c.pieces.clone()).collect();
+        let mut rejoined: Vec<Span> = Vec::new();
+        for piece in pieces {
+            match rejoined.last_mut() {
+                Some(last) if last.end == piece.start => last.end = piece.end,
+                _ => rejoined.push(piece),
+            }
+        }
+        assert_eq!(rejoined, padded);
+
+        // Two 20 s utterances need two windows either way: they stay whole.
+        let pcm = tone(80.0);
+        let chunks = plan(
+            &pcm,
+            Some(&[Span::new(S, 21 * S), Span::new(50 * S, 70 * S)]),
+        );
+        assert_eq!(
+            spans_of(&chunks),
+            vec![vec![(0.9, 21.1)], vec![(49.9, 70.1)]]
+        );
     }
 
     #[test]

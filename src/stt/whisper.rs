@@ -43,9 +43,11 @@ impl std::fmt::Debug for WhisperModel {
 impl WhisperModel {
     /// Loads a validated file. whisper.cpp reads the whole file here.
     pub fn load(file: &SttModelFile) -> Result<Arc<Self>, SttError> {
-        let context =
-            WhisperContext::new_with_params(&file.path, WhisperContextParameters::default())
-                .map_err(|e| SttError::Engine(format!("loading `{}`: {e}", file.id)))?;
+        let mut params = WhisperContextParameters::default();
+        // Flash attention off: on CPU it made the encoder 1.13-1.69x slower (BENCHMARKS.md).
+        params.flash_attn(false);
+        let context = WhisperContext::new_with_params(&file.path, params)
+            .map_err(|e| SttError::Engine(format!("loading `{}`: {e}", file.id)))?;
         let multilingual = context.is_multilingual();
         Ok(Arc::new(Self {
             id: file.id.clone(),
