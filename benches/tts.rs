@@ -157,7 +157,9 @@ fn main() {
         return;
     }
     let config = VoiceConfig::load(&model.with_extension("onnx.json")).expect("voice config");
-    let session = match PiperSession::load(&model, 1) {
+    // The server's one synthesis worker runs its session on every core: the engine does too.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let session = match PiperSession::load(&model, threads) {
         Ok(session) => session,
         Err(e) => {
             skipped("tts", "all", &format!("ONNX Runtime: {e}"));

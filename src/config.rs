@@ -108,7 +108,7 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_THREADS", default_value_t = 0)]
     pub threads: usize,
 
-    /// Speech-to-text jobs that run at once; they share `--threads` between them.
+    /// Jobs per engine that run at once; they share `--threads` between them.
     #[arg(long, env = "HEARSAY_MAX_CONCURRENT", default_value_t = 1)]
     pub max_concurrent: usize,
 

@@ -105,6 +105,8 @@ fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
 /// espeak-ng (phonemes, and the fallback voice) and ONNX Runtime (Piper voices) are optional
 /// at start-up: whatever is missing is logged once, and speech-to-text keeps working.
 fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> Synthesizer {
+    // Each synthesis worker runs its sessions on a transcription job's share of the threads.
+    let plan = config.thread_plan();
     let espeak_ready = match locate_espeak_data(config) {
         Some(dir) => match tts::espeak::init(&dir) {
             Ok(()) => {
@@ -143,7 +145,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> S
                 .collect();
             // Loaded now, not at the first request: a broken model is skipped here, and no
             // request pays for loading one.
-            let (loaded, rejected) = LoadedVoices::load(&voices);
+            let (loaded, rejected) = LoadedVoices::load(&voices, plan.threads_per_job);
             for (voice, reason) in &rejected {
                 tracing::warn!(%voice, "skipping voice: {reason}");
             }
@@ -155,7 +157,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> S
         }
         Err(error) => {
             tracing::warn!("Piper voices disabled: {error}");
-            (Vec::new(), LoadedVoices::empty())
+            (Vec::new(), LoadedVoices::empty(plan.threads_per_job))
         }
     };
     let catalog = VoiceCatalog::new(
@@ -167,15 +169,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> S
     if catalog.ids().is_empty() && espeak_ready {
         tracing::info!("no Piper voice available: speech uses espeak-ng's own voice");
     }
-    let plan = config.thread_plan();
-    Synthesizer::start(
-        catalog,
-        loaded,
-        plan.workers,
-        config.max_queue,
-        cpu,
-        metrics,
-    )
+    Synthesizer::start(catalog, loaded, plan, config.max_queue, cpu, metrics)
 }
 
 /// `--espeak-data`, else an `espeak-ng-data` installed beside the binary or in `share/`.

@@ -15,6 +15,7 @@ use super::onnx::PiperSession;
 use super::voice::{VoiceFile, to_i16};
 use super::{ResolvedVoice, SpeechJob, TtsError, espeak, phonemes};
 use crate::audio::encode::StreamEncoder;
+use crate::config::ThreadPlan;
 use crate::cpu::CpuBudget;
 use crate::metrics::{Engine, Metrics};
 
@@ -36,30 +37,38 @@ pub(super) struct TtsPool {
     cancelled: Arc<AtomicUsize>,
 }
 
-/// Every installed voice's model, loaded: one worker's ONNX sessions.
-pub struct LoadedVoices(HashMap<String, PiperSession>);
+/// Every installed voice's model, loaded: one worker's ONNX sessions, each running on
+/// `threads` ONNX Runtime threads.
+pub struct LoadedVoices {
+    sessions: HashMap<String, PiperSession>,
+    threads: usize,
+}
 
 impl LoadedVoices {
     /// Loads each voice's model for one worker. A model ONNX Runtime rejects, or that breaks
     /// the Piper contract, is returned with the reason instead.
     pub fn load<'a>(
         voices: impl IntoIterator<Item = &'a VoiceFile>,
+        threads: usize,
     ) -> (Self, Vec<(String, String)>) {
         let mut sessions = HashMap::new();
         let mut rejected = Vec::new();
         for voice in voices {
-            match PiperSession::load(&voice.model_path, 1) {
+            match PiperSession::load(&voice.model_path, threads) {
                 Ok(session) => {
                     sessions.insert(voice.id.clone(), session);
                 }
                 Err(error) => rejected.push((voice.id.clone(), error.to_string())),
             }
         }
-        (Self(sessions), rejected)
+        (Self { sessions, threads }, rejected)
     }
 
-    pub fn empty() -> Self {
-        Self(HashMap::new())
+    pub fn empty(threads: usize) -> Self {
+        Self {
+            sessions: HashMap::new(),
+            threads,
+        }
     }
 }
 
@@ -68,7 +77,7 @@ impl TtsPool {
     /// the first takes `loaded`, the others load their own, so that no request waits for a
     /// model to load.
     pub fn start(
-        workers: usize,
+        plan: ThreadPlan,
         max_queue: usize,
         cpu: &CpuBudget,
         voices: Vec<Arc<VoiceFile>>,
@@ -81,7 +90,7 @@ impl TtsPool {
         let (ready, all_ready) = std::sync::mpsc::channel::<()>();
         let mut loaded = Some(loaded);
         let mut started = 0;
-        for index in 0..workers.max(1) {
+        for index in 0..plan.workers.max(1) {
             let jobs = jobs.clone();
             let cpu = cpu.clone();
             let busy = Arc::clone(&busy);
@@ -93,9 +102,11 @@ impl TtsPool {
             let spawned = std::thread::Builder::new()
                 .name(format!("tts-worker-{index}"))
                 .spawn(move || {
-                    let LoadedVoices(sessions) = loaded.unwrap_or_else(|| {
-                        let (loaded, rejected) =
-                            LoadedVoices::load(voices.iter().map(|voice| &**voice));
+                    let LoadedVoices { sessions, threads } = loaded.unwrap_or_else(|| {
+                        let (loaded, rejected) = LoadedVoices::load(
+                            voices.iter().map(|voice| &**voice),
+                            plan.threads_per_job,
+                        );
                         for (voice, reason) in rejected {
                             // It loaded once already: a failure now is a resource problem.
                             tracing::error!(%voice, "a synthesis worker could not load the voice: {reason}");
@@ -105,6 +116,7 @@ impl TtsPool {
                     let _ = ready.send(());
                     let mut worker = Worker {
                         sessions,
+                        threads,
                         cpu,
                         busy,
                         cancelled,
@@ -158,6 +170,8 @@ impl TtsPool {
 
 struct Worker {
     sessions: HashMap<String, PiperSession>,
+    /// ONNX Runtime threads per session, and the CPU budget each sentence takes.
+    threads: usize,
     cpu: CpuBudget,
     busy: Arc<AtomicUsize>,
     cancelled: Arc<AtomicUsize>,
@@ -231,7 +245,7 @@ impl Worker {
         let (rate, mut sentences): (u32, Sentences<'_>) = match (&speech.voice, voice) {
             (ResolvedVoice::Piper { speaker, .. }, Some(file)) => {
                 let ids = piper_sentences(&file, &speech.text).map_err(Err)?;
-                let cpu = self.cpu.clone();
+                let (cpu, threads) = (self.cpu.clone(), self.threads);
                 let session = self.session(&file).map_err(Err)?;
                 let speaker = match speaker {
                     Some(id) => Some(*id),
@@ -250,7 +264,7 @@ impl Worker {
                     rate,
                     Box::new(move || {
                         let ids = ids.next()?;
-                        let _lease = cpu.acquire(1);
+                        let _lease = cpu.acquire(threads);
                         Some(
                             session
                                 .infer(&ids, scales, speaker)
@@ -306,7 +320,7 @@ impl Worker {
 
     fn session(&mut self, file: &VoiceFile) -> Result<&mut PiperSession, TtsError> {
         if !self.sessions.contains_key(&file.id) {
-            let session = PiperSession::load(&file.model_path, 1)
+            let session = PiperSession::load(&file.model_path, self.threads)
                 .map_err(|e| TtsError::Engine(format!("loading voice `{}`: {e}", file.id)))?;
             self.sessions.insert(file.id.clone(), session);
         }

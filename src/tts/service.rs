@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use super::pool::{Chunks, Job, LoadedVoices, TtsPool};
 use super::{ResolvedVoice, SpeechJob, TtsError, VoiceCatalog};
+use crate::config::ThreadPlan;
 use crate::cpu::CpuBudget;
 use crate::metrics::Metrics;
 
@@ -32,7 +33,7 @@ impl Synthesizer {
     pub fn start(
         catalog: VoiceCatalog,
         loaded: LoadedVoices,
-        workers: usize,
+        plan: ThreadPlan,
         max_queue: usize,
         cpu: &CpuBudget,
         metrics: &Arc<Metrics>,
@@ -43,7 +44,7 @@ impl Synthesizer {
             .filter_map(|id| catalog.voice(id).cloned())
             .collect();
         Self {
-            pool: TtsPool::start(workers, max_queue, cpu, voices, loaded, metrics),
+            pool: TtsPool::start(plan, max_queue, cpu, voices, loaded, metrics),
             catalog,
         }
     }
