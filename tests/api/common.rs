@@ -208,6 +208,17 @@ impl TestServer {
         )
     }
 
+    /// A text transcription of a 1.5 s tone answers the scripted phrase.
+    pub async fn assert_transcribes_the_phrase(&self) {
+        let (status, body) = self
+            .transcribe(&[("model", "whisper-1"), ("response_format", "text")])
+            .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, format!("{PHRASE}\n").as_str())
+        );
+    }
+
     /// A transcription of a 1.5 s tone with `fields`; returns status and body.
     pub async fn transcribe(&self, fields: &[(&str, &str)]) -> (u16, String) {
         let response = self
@@ -243,4 +254,20 @@ pub fn assert_error(
     assert!(error["type"].is_string(), "{body}");
     assert_eq!(error["param"].as_str(), want_param, "{body}");
     value["error"].clone()
+}
+
+/// (seek, start, end) of every segment of a verbose_json body.
+pub fn segment_windows(value: &serde_json::Value) -> Vec<(i64, f64, f64)> {
+    value["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["seek"].as_i64().unwrap(),
+                s["start"].as_f64().unwrap(),
+                s["end"].as_f64().unwrap(),
+            )
+        })
+        .collect()
 }

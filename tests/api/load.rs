@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::{PHRASE, TestServer, fixture};
+use crate::common::{TestServer, fixture};
 
 /// An hour of silence as FLAC (a few KB): about 120 whisper windows, so it keeps a worker busy.
 pub fn hour_of_silence() -> Vec<u8> {
@@ -98,13 +98,7 @@ async fn full_queue_gets_429_and_a_gone_client_frees_its_slot() {
     // and a short request gets in and finishes while the second long one still runs.
     first.abort();
     wait_until("the first job is cancelled", || pool().cancelled() == 1).await;
-    let (status, body) = server
-        .transcribe(&[("model", "whisper-1"), ("response_format", "text")])
-        .await;
-    assert_eq!(
-        (status, body.as_str()),
-        (200, format!("{PHRASE}\n").as_str())
-    );
+    server.assert_transcribes_the_phrase().await;
 
     second.abort();
     wait_until("the second job is cancelled", || pool().cancelled() == 2).await;

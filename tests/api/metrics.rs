@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{PHRASE, TestServer};
+use crate::common::TestServer;
 
 const KEY: &str = "sk-metrics";
 
@@ -61,13 +61,7 @@ async fn metrics_count_requests_jobs_and_audio_exactly() {
         .unwrap();
     let anonymous = reqwest::Client::new();
 
-    let (status, text) = server
-        .transcribe(&[("model", "whisper-1"), ("response_format", "text")])
-        .await;
-    assert_eq!(
-        (status, text.as_str()),
-        (200, format!("{PHRASE}\n").as_str())
-    );
+    server.assert_transcribes_the_phrase().await;
 
     // At the root, to see the route template without `/v1`.
     let speech = server

@@ -1,6 +1,6 @@
 //! Response shapes, byte for byte, on both endpoints; languages, segments and words.
 
-use crate::common::{ENGLISH_PHRASE, PHRASE, TRANSLATION, TestServer, tone_wav};
+use crate::common::{ENGLISH_PHRASE, PHRASE, TRANSLATION, TestServer, segment_windows, tone_wav};
 
 async fn get(server: &TestServer, path: &str, fields: &[(&str, &str)]) -> (String, String) {
     let response = server
@@ -12,22 +12,6 @@ async fn get(server: &TestServer, path: &str, fields: &[(&str, &str)]) -> (Strin
         .unwrap()
         .to_string();
     (content_type, response.text().await.unwrap())
-}
-
-/// (seek, start, end) of every segment of a verbose_json body.
-fn windows_of(value: &serde_json::Value) -> Vec<(i64, f64, f64)> {
-    value["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["seek"].as_i64().unwrap(),
-                s["start"].as_f64().unwrap(),
-                s["end"].as_f64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn json(body: &str) -> serde_json::Value {
@@ -233,7 +217,7 @@ async fn long_audio_gets_a_segment_per_window_and_times_are_clamped() {
         )
         .await;
     let value = json(&response.text().await.unwrap());
-    let windows: Vec<(i64, f64, f64)> = windows_of(&value);
+    let windows: Vec<(i64, f64, f64)> = segment_windows(&value);
     assert_eq!(
         windows,
         vec![(0, 0.0, 1.0), (3000, 30.0, 31.0), (6000, 60.0, 61.0)]
@@ -250,7 +234,7 @@ async fn long_audio_gets_a_segment_per_window_and_times_are_clamped() {
         )
         .await;
     let value = json(&response.text().await.unwrap());
-    let windows: Vec<(i64, f64, f64)> = windows_of(&value);
+    let windows: Vec<(i64, f64, f64)> = segment_windows(&value);
     assert_eq!(
         windows,
         vec![(0, 0.02, 1.0), (3000, 30.02, 31.0), (6000, 60.02, 61.0)]

@@ -1,7 +1,9 @@
 //! Voice activity detection: silence is skipped, times stay on the original timeline, pure
 //! silence never reaches the decoder, and `vad_filter` turns it off per request.
 
-use crate::common::{PHRASE, TestServer, assert_error, pattern_wav, vad_models_dir};
+use crate::common::{
+    PHRASE, TestServer, assert_error, pattern_wav, segment_windows, vad_models_dir,
+};
 
 async fn vad_server() -> TestServer {
     TestServer::start(|config| config.models_dir = vad_models_dir()).await
@@ -17,22 +19,6 @@ async fn verbose(server: &TestServer, audio: Vec<u8>, extra: &[(&str, &str)]) ->
     let body = response.text().await.unwrap();
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
-}
-
-/// (seek, start, end) of every segment.
-fn segments(value: &serde_json::Value) -> Vec<(i64, f64, f64)> {
-    value["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["seek"].as_i64().unwrap(),
-                s["start"].as_f64().unwrap(),
-                s["end"].as_f64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// 1 s silence, 20 s tone, 29 s silence, 20 s tone, 5 s silence: two chunks of speech
@@ -80,7 +66,7 @@ async fn speech_is_found_and_times_stay_on_the_original_timeline() {
     .await;
     assert_eq!(value["duration"], 75.0);
     assert_eq!(value["text"], format!("{PHRASE} {PHRASE}"));
-    let found = segments(&value);
+    let found = segment_windows(&value);
     assert_eq!(found.len(), 2, "{value}");
     // Each segment opens at its tone (less the detector's and the planner's padding), and
     // its seek is where its chunk starts.
@@ -105,12 +91,12 @@ async fn vad_filter_false_decodes_everything() {
     let value = verbose(&server, tone_silence_tone(), &[("vad_filter", "false")]).await;
     // Three 30 s windows, as without a detector: the middle one is all silence here.
     assert_eq!(
-        segments(&value),
+        segment_windows(&value),
         vec![(0, 0.0, 1.0), (3000, 30.0, 31.0), (6000, 60.0, 61.0)]
     );
     // The usual spellings of true work (and it is the default when a model is installed).
     let value = verbose(&server, tone_silence_tone(), &[("vad_filter", "TRUE")]).await;
-    assert_eq!(segments(&value).len(), 2);
+    assert_eq!(segment_windows(&value).len(), 2);
 }
 
 #[tokio::test]
@@ -160,7 +146,7 @@ async fn vad_off_ignores_an_installed_model() {
     .await;
     assert_eq!(server.server.state().stt.vad_model(), None);
     let value = verbose(&server, tone_silence_tone(), &[]).await;
-    assert_eq!(segments(&value).len(), 3);
+    assert_eq!(segment_windows(&value).len(), 3);
 }
 
 /// whisper.cpp's VAD reads 512-sample frames: inputs shorter than one frame, or ending in a
