@@ -12,11 +12,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(description) = loaded
-        .describe_serve()
-        .filter(|_| matches!(&loaded.cli.command, Command::Serve(config) if config.print_config))
+    if let Command::Serve(config) = &loaded.cli.command
+        && config.print_config
     {
-        print!("{description}");
+        print!("{}", loaded.describe_serve().unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     let result = match loaded.cli.command {

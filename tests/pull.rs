@@ -199,6 +199,12 @@ fn whisper(id: &str, bytes: &[u8]) -> CatalogModel {
     }
 }
 
+/// A whisper model `id` served by `hub` under its upstream name `ggml-ID.bin`.
+fn hosted_whisper(hub: &StandIn, id: &str, bytes: &[u8]) -> CatalogModel {
+    hub.put(&format!("ggml-{id}.bin"), bytes);
+    whisper(id, bytes)
+}
+
 /// A Piper voice `id` served by `hub`: its config, then its model, under their own names.
 fn hosted_voice(hub: &StandIn, id: &str, config: &[u8], model: &[u8]) -> CatalogModel {
     let config_name = format!("{id}.onnx.json");
@@ -241,8 +247,7 @@ async fn pull(
 async fn a_good_download_lands_verified_and_leaves_no_part_file() {
     let hub = StandIn::start().await;
     let bytes = data(300_000, 1);
-    hub.put("ggml-tiny.bin", &bytes);
-    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let catalog = Catalog::new(vec![hosted_whisper(&hub, "tiny", &bytes)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     let reports = pull(&catalog, &["tiny"], dir.path(), &hub.options())
@@ -312,8 +317,7 @@ async fn a_wrong_size_is_refused_before_the_body_is_read() {
 async fn an_interrupted_transfer_keeps_the_part_and_the_next_pull_resumes() {
     let hub = StandIn::start().await;
     let bytes = data(400_000, 5);
-    hub.put("ggml-base.bin", &bytes);
-    let catalog = Catalog::new(vec![whisper("base", &bytes)]).unwrap();
+    let catalog = Catalog::new(vec![hosted_whisper(&hub, "base", &bytes)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("base.bin.part");
 
@@ -345,9 +349,8 @@ async fn an_interrupted_transfer_keeps_the_part_and_the_next_pull_resumes() {
 async fn a_server_that_ignores_the_range_restarts_from_scratch() {
     let hub = StandIn::start().await;
     let bytes = data(200_000, 6);
-    hub.put("ggml-base.bin", &bytes);
     hub.hub.ignore_range.store(true, Ordering::SeqCst);
-    let catalog = Catalog::new(vec![whisper("base", &bytes)]).unwrap();
+    let catalog = Catalog::new(vec![hosted_whisper(&hub, "base", &bytes)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // A stale partial file whose bytes are wrong: the 200 answer replaces it whole.
     std::fs::write(dir.path().join("base.bin.part"), data(50_000, 99)).unwrap();
@@ -366,9 +369,11 @@ async fn an_installed_model_is_verified_and_not_fetched_again() {
     let hub = StandIn::start().await;
     let tiny = data(120_000, 7);
     let small = data(90_000, 8);
-    hub.put("ggml-tiny.bin", &tiny);
-    hub.put("ggml-small.bin", &small);
-    let catalog = Catalog::new(vec![whisper("tiny", &tiny), whisper("small", &small)]).unwrap();
+    let catalog = Catalog::new(vec![
+        hosted_whisper(&hub, "tiny", &tiny),
+        hosted_whisper(&hub, "small", &small),
+    ])
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     pull(&catalog, &["tiny"], dir.path(), &hub.options())
@@ -395,8 +400,7 @@ async fn an_installed_model_is_verified_and_not_fetched_again() {
 async fn a_different_file_under_the_target_name_is_never_overwritten() {
     let hub = StandIn::start().await;
     let bytes = data(10_000, 9);
-    hub.put("ggml-tiny.bin", &bytes);
-    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let catalog = Catalog::new(vec![hosted_whisper(&hub, "tiny", &bytes)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tiny.bin"), b"my own model").unwrap();
 
@@ -422,8 +426,7 @@ async fn a_different_file_under_the_target_name_is_never_overwritten() {
 async fn hf_token_is_sent_as_a_bearer_header() {
     let hub = StandIn::start().await;
     let bytes = data(1_000, 10);
-    hub.put("ggml-tiny.bin", &bytes);
-    let catalog = Catalog::new(vec![whisper("tiny", &bytes)]).unwrap();
+    let catalog = Catalog::new(vec![hosted_whisper(&hub, "tiny", &bytes)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let options = PullOptions {
         token: Some("hf_testtoken".into()),
@@ -478,9 +481,11 @@ async fn several_names_pull_each_and_unknown_names_suggest_close_ones() {
     let hub = StandIn::start().await;
     let tiny = data(5_000, 12);
     let base = data(6_000, 13);
-    hub.put("ggml-tiny.bin", &tiny);
-    hub.put("ggml-base.bin", &base);
-    let catalog = Catalog::new(vec![whisper("tiny", &tiny), whisper("base", &base)]).unwrap();
+    let catalog = Catalog::new(vec![
+        hosted_whisper(&hub, "tiny", &tiny),
+        hosted_whisper(&hub, "base", &base),
+    ])
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     let message = format!(
@@ -562,8 +567,7 @@ async fn an_unreachable_host_explains_how_to_install_by_hand() {
 async fn a_pulled_model_is_served() {
     let scripted = std::fs::read(common::models_dir().join("stt/scripted.bin")).unwrap();
     let hub = StandIn::start().await;
-    hub.put("ggml-scripted.bin", &scripted);
-    let catalog = Catalog::new(vec![whisper("scripted", &scripted)]).unwrap();
+    let catalog = Catalog::new(vec![hosted_whisper(&hub, "scripted", &scripted)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     pull(&catalog, &["scripted"], dir.path(), &hub.options())
@@ -593,9 +597,8 @@ fn servable_catalog(hub: &StandIn) -> Catalog {
     let scripted = std::fs::read(models.join("stt/scripted.bin")).unwrap();
     let config = std::fs::read(models.join("voices/tiny-en.onnx.json")).unwrap();
     let model = std::fs::read(models.join("voices/tiny-en.onnx")).unwrap();
-    hub.put("ggml-scripted.bin", &scripted);
     let voice = hosted_voice(hub, "tiny-en", &config, &model);
-    Catalog::new(vec![whisper("scripted", &scripted), voice]).unwrap()
+    Catalog::new(vec![hosted_whisper(hub, "scripted", &scripted), voice]).unwrap()
 }
 
 #[tokio::test]

@@ -288,29 +288,11 @@ pub fn timed(
     id: &str,
     mut routine: impl FnMut(),
 ) -> Times {
-    if let Some(runs) = runs_override() {
-        return by_hand(id, runs, || {
-            let start = Instant::now();
-            routine();
-            start.elapsed()
-        });
-    }
-    let times = Times::default();
-    let keep = times.clone();
-    group.bench_function(id, |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
-                routine();
-                let took = start.elapsed();
-                keep.push(took.as_secs_f64());
-                total += took;
-            }
-            total
-        })
-    });
-    times
+    timed_custom(group, id, || {
+        let start = Instant::now();
+        routine();
+        start.elapsed()
+    })
 }
 
 /// Like [`timed`], for a routine that measures itself (returns the figure to keep).
