@@ -1,4 +1,5 @@
-//! Any upload to mono f32 at the stream's own sample rate.
+//! Any upload to mono f32 at the stream's own sample rate (or, for Opus, at a rate the caller
+//! prefers).
 //!
 //! The container is recognised by content alone (symphonia's probe with an empty hint).
 //! Symphonia decodes everything except Opus, which goes through libopus (see `opus.rs`).
@@ -35,18 +36,35 @@ const MAX_IDLE: u32 = 100_000;
 
 /// Decodes an upload of any supported format to mono f32 at its own sample rate.
 pub fn decode_mono(bytes: &[u8], limits: &DecodeLimits) -> Result<Pcm, AudioError> {
+    decode_mono_preferring(bytes, limits, None)
+}
+
+/// Like [`decode_mono`], but a codec that can synthesize `preferred_rate` itself does so
+/// (Opus at 8, 12, 16, 24 or 48 kHz), which is cheaper than decoding at its own rate and
+/// resampling. Every other codec still returns its own rate.
+pub(crate) fn decode_mono_preferring(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    preferred_rate: Option<u32>,
+) -> Result<Pcm, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
     // Symphonia has known panics on crafted files; one must not take the server down.
-    panic::catch_unwind(AssertUnwindSafe(|| decode(bytes, limits))).unwrap_or_else(|_| {
-        Err(AudioError::Invalid {
-            detail: "the decoder failed on malformed data".into(),
-        })
-    })
+    panic::catch_unwind(AssertUnwindSafe(|| decode(bytes, limits, preferred_rate))).unwrap_or_else(
+        |_| {
+            Err(AudioError::Invalid {
+                detail: "the decoder failed on malformed data".into(),
+            })
+        },
+    )
 }
 
-fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Pcm, AudioError> {
+fn decode(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    preferred_rate: Option<u32>,
+) -> Result<Pcm, AudioError> {
     // Readers of seekable sources look at the end of the file while opening it (Ogg for its
     // last page, Matroska for the segment's end), which fails on a truncated upload. Read as a
     // plain stream, such a file still gives what is there.
@@ -61,7 +79,8 @@ fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Pcm, AudioError> {
         return Err(AudioError::NoAudioTrack);
     };
     if params.codec == CODEC_ID_OPUS {
-        return opus::decode(reader.as_mut(), &track, params, limits);
+        let rate = opus::output_rate(preferred_rate);
+        return opus::decode(reader.as_mut(), &track, params, limits, rate);
     }
     decode_track(reader.as_mut(), &track, params, limits)
 }

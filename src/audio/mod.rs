@@ -69,7 +69,7 @@ pub enum AudioError {
 
 /// Decodes any supported upload to mono 16 kHz, the input whisper.cpp wants.
 pub fn decode_for_whisper(bytes: &[u8], limits: &DecodeLimits) -> Result<Pcm, AudioError> {
-    let pcm = decode_mono(bytes, limits)?;
+    let pcm = decode::decode_mono_preferring(bytes, limits, Some(WHISPER_SAMPLE_RATE))?;
     let pcm = resample(pcm, WHISPER_SAMPLE_RATE);
     let seconds = pcm.duration_seconds();
     if seconds < limits.min_seconds {

@@ -2,7 +2,10 @@
 //!
 //! Ogg and WebM carry the OpusHead (RFC 7845 §5.1) as the track's extra data; symphonia's MP4
 //! reader passes the dOps box with "OpusHead" put in front, but its fields stay big-endian.
-//! Output is always 48 kHz. The first `pre_skip` samples are encoder delay and are dropped.
+//! libopus synthesizes 8, 12, 16, 24 or 48 kHz itself (band-limited in the codec, no separate
+//! resampler), so a caller that wants 16 kHz gets it directly. The first `pre_skip` samples
+//! are encoder delay and are dropped; it, granule positions and end trims count 48 kHz
+//! samples and are scaled to the output rate.
 //! In Ogg the last granule position minus the pre-skip is the exact length: symphonia-format-ogg
 //! reports the raw granule as `num_frames` and marks end padding with `trim_end`. Symphonia
 //! ignores WebM's DiscardPadding and MP4 edit lists, so those keep up to one packet of padding.
@@ -17,24 +20,40 @@ use symphonia::core::formats::{FormatReader, Track};
 
 use super::{AudioError, DecodeLimits, Guard, Mono, Pcm};
 
-/// Opus always decodes at 48 kHz.
+/// Opus's own clock: pre-skip, granule positions and trims count samples at this rate.
 const RATE: u32 = 48_000;
+/// The rates libopus can decode to.
+const OUTPUT_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 /// The longest Opus packet: 120 ms at 48 kHz.
 const MAX_FRAME: usize = 5_760;
+
+/// The rate to decode at: `preferred` when libopus can produce it, else 48 kHz.
+pub(super) fn output_rate(preferred: Option<u32>) -> u32 {
+    preferred
+        .filter(|rate| OUTPUT_RATES.contains(rate))
+        .unwrap_or(RATE)
+}
+
+/// Converts a count of 48 kHz samples to `rate` (an exact divisor of 48 kHz).
+fn at_rate(samples_48k: usize, rate: u32) -> usize {
+    samples_48k / (RATE / rate) as usize
+}
 
 pub(super) fn decode(
     reader: &mut dyn FormatReader,
     track: &Track,
     params: &AudioCodecParameters,
     limits: &DecodeLimits,
+    rate: u32,
 ) -> Result<Pcm, AudioError> {
+    debug_assert!(OUTPUT_RATES.contains(&rate));
     let format = reader.format_info().format;
     let head = match params.extra_data.as_deref() {
         Some(data) => Head::parse(data, format == FORMAT_ID_ISOMP4),
         None => Head::plain(params.channels.as_ref().map_or(1, |c| c.count())),
     }
     .ok_or_else(|| invalid("the Opus header is invalid"))?;
-    let mut decoder = Decoder::new(&head)?;
+    let mut decoder = Decoder::new(&head, rate)?;
     let channels = head.channels;
 
     // Ogg's last granule position counts the pre-skip.
@@ -43,12 +62,12 @@ pub(super) fn decode(
         .filter(|_| format == FORMAT_ID_OGG)
         .map(|n| {
             let n = n.saturating_sub(head.pre_skip as u64);
-            usize::try_from(n).unwrap_or(usize::MAX)
+            at_rate(usize::try_from(n).unwrap_or(usize::MAX), rate)
         });
 
-    let mut out = Mono::new(RATE, limits)?;
+    let mut out = Mono::new(rate, limits)?;
     let mut pcm = vec![0f32; MAX_FRAME * channels];
-    let mut skip = head.pre_skip;
+    let mut skip = at_rate(head.pre_skip, rate);
     let mut guard = Guard::default();
     while let Some(packet) = guard.next_packet(reader, track.id) {
         if packet.data.is_empty() {
@@ -68,7 +87,10 @@ pub(super) fn decode(
         }
         let start = skip.min(frames);
         skip -= start;
-        let trim = usize::try_from(packet.trim_end.get()).unwrap_or(usize::MAX);
+        let trim = at_rate(
+            usize::try_from(packet.trim_end.get()).unwrap_or(usize::MAX),
+            rate,
+        );
         let end = frames.saturating_sub(trim).max(start);
         out.push_interleaved(&pcm[start * channels..end * channels], channels, head.gain)?;
     }
@@ -172,7 +194,7 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(head: &Head) -> Result<Decoder, AudioError> {
+    fn new(head: &Head, rate: u32) -> Result<Decoder, AudioError> {
         let channels = c_int::try_from(head.channels).map_err(|_| invalid("too many channels"))?;
         if head.mapping.len() != head.channels {
             return Err(invalid("the Opus channel mapping is invalid"));
@@ -182,7 +204,7 @@ impl Decoder {
         // what it needs. `err` is a valid out-pointer.
         let ptr = unsafe {
             ffi::opus_multistream_decoder_create(
-                RATE as i32,
+                rate as i32,
                 channels,
                 c_int::from(head.streams),
                 c_int::from(head.coupled),
@@ -262,7 +284,7 @@ mod tests {
         assert_eq!((head.streams, head.coupled), (4, 2));
         assert_eq!(head.mapping, vec![0, 4, 1, 2, 3, 5]);
         assert!((head.gain - 0.501).abs() < 0.01);
-        assert!(Decoder::new(&head).is_ok());
+        assert!(Decoder::new(&head, RATE).is_ok());
     }
 
     #[test]
@@ -286,13 +308,13 @@ mod tests {
         assert_eq!(le(&future), None);
         // Parses, but libopus refuses more coupled streams than streams.
         let head = le(&head_bytes(2, 0, 0, 1, &[1, 2, 0, 1])).expect("parses");
-        assert!(Decoder::new(&head).is_err());
+        assert!(Decoder::new(&head, RATE).is_err());
     }
 
     #[test]
     fn garbage_packets_do_not_crash_libopus() {
         let head = Head::plain(2).expect("stereo");
-        let mut decoder = Decoder::new(&head).expect("decoder");
+        let mut decoder = Decoder::new(&head, RATE).expect("decoder");
         let mut out = vec![0f32; MAX_FRAME * 2];
         let mut seed = 1u32;
         for len in 1..200 {

@@ -92,6 +92,52 @@ fn fixtures_reach_16k_through_decode_for_whisper() {
     }
 }
 
+/// The pitch of a tone from its zero crossings.
+fn pitch(samples: &[f32], rate: u32) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / f64::from(rate))
+}
+
+#[test]
+fn opus_is_synthesized_at_16k_with_the_same_signal_as_resampling_48k() {
+    for name in ["tone.oga", "tone.webm", "tone-live.webm"] {
+        let bytes = fixture(name);
+        let direct = decode_mono_preferring(&bytes, &limits(), Some(16_000)).expect(name);
+        assert_eq!(direct.sample_rate, 16_000, "{name}");
+        let via_48k = crate::audio::resample(decode_mono(&bytes, &limits()).expect(name), 16_000);
+        // Pre-skip, granule and trims are scaled by exactly 3.
+        assert_eq!(direct.samples.len(), via_48k.samples.len(), "{name}");
+        let n = direct.samples.len();
+        let (a, b) = (
+            &direct.samples[n / 4..n * 3 / 4],
+            &via_48k.samples[n / 4..n * 3 / 4],
+        );
+        assert!((rms(a) - 0.3536).abs() < 0.03, "{name}: rms {}", rms(a));
+        assert!((pitch(a, 16_000) - 440.0).abs() < 15.0, "{name}");
+        // Same waveform, in phase: the difference is codec detail, far below the signal.
+        let diff: Vec<f32> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+        assert!(rms(&diff) < 0.02, "{name}: difference rms {}", rms(&diff));
+    }
+    // Exact length from the Ogg granule: 1.5 s at 16 kHz.
+    let ogg = decode_mono_preferring(&fixture("tone.oga"), &limits(), Some(16_000)).expect("oga");
+    assert_eq!(ogg.samples.len(), 24_000);
+}
+
+#[test]
+fn opus_falls_back_to_48k_for_rates_libopus_cannot_make() {
+    for rate in [44_100, 22_050, 32_000] {
+        let pcm = decode_mono_preferring(&fixture("tone.oga"), &limits(), Some(rate)).expect("oga");
+        assert_eq!(pcm.sample_rate, 48_000, "{rate}");
+    }
+    // Other codecs keep their own rate whatever is preferred.
+    let flac =
+        decode_mono_preferring(&fixture("tone.flac"), &limits(), Some(16_000)).expect("flac");
+    assert_eq!(flac.sample_rate, 22_050);
+}
+
 #[test]
 fn duration_cap_stops_decoding() {
     let short = DecodeLimits {
