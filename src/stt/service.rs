@@ -29,9 +29,30 @@ pub struct Transcriber {
     cpu: CpuBudget,
 }
 
-/// Voice activity detection runs over this many samples (5 min) at a time, taking a CPU
-/// thread for each block, so that inference can run between blocks of a long upload.
+/// Voice activity detection runs over at most this many samples (5 min) at a time, taking a
+/// CPU thread for each block, so that inference can run between blocks of a long upload.
 const VAD_BLOCK: usize = 5 * 60 * chunks::SAMPLE_RATE;
+/// Blocks are no shorter than this (30 s) when an upload is split across VAD lanes: the
+/// detector starts each block afresh, and shorter blocks would save nothing worth that.
+const MIN_VAD_BLOCK: usize = 30 * chunks::SAMPLE_RATE;
+/// Silero reads 512-sample frames; blocks start on a frame so the framing is that of one pass.
+const VAD_FRAME: usize = 512;
+
+/// What one VAD lane found: the speech spans of each block it searched, by block index.
+type LaneFindings = Vec<(usize, Vec<Span>)>;
+
+/// Splits `len` samples into VAD blocks: as even as `lanes` detectors can share them, each
+/// between 30 s and 5 min (the last may be shorter), and frame-aligned.
+fn vad_blocks(len: usize, lanes: usize) -> Vec<(usize, usize)> {
+    let even = len.div_ceil(lanes.max(1));
+    let block = even
+        .clamp(MIN_VAD_BLOCK, VAD_BLOCK)
+        .next_multiple_of(VAD_FRAME);
+    (0..len)
+        .step_by(block)
+        .map(|start| (start, (start + block).min(len)))
+        .collect()
+}
 
 impl Transcriber {
     /// Loads every validated model in the inventory; one that fails to load is logged and left out.
@@ -54,8 +75,8 @@ impl Transcriber {
         let mut ids: Vec<String> = models.keys().cloned().collect();
         ids.sort();
         let names = SttModelNames::new(ids, config.default_stt_model.as_deref());
-        let vad = load_vad(inventory, config.vad);
         let plan = config.thread_plan();
+        let vad = load_vad(inventory, config.vad, plan.threads_per_job);
         tracing::info!(
             workers = plan.workers,
             threads_per_job = plan.threads_per_job,
@@ -163,20 +184,48 @@ impl Transcriber {
             cancel.flag(),
         );
         tokio::task::spawn_blocking(move || {
-            let mut spans = Vec::new();
-            for start in (0..pcm.len()).step_by(VAD_BLOCK) {
-                if flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Err(SttError::Cancelled);
-                }
-                let end = (start + VAD_BLOCK).min(pcm.len());
-                let _lease = cpu.acquire(1);
-                spans.extend(
-                    vad.speech(&pcm[start..end])?
-                        .into_iter()
-                        .map(|(s, e)| Span::new(start + s, start + e)),
-                );
+            let blocks = vad_blocks(pcm.len(), vad.lanes());
+            let lanes = vad.lanes().min(blocks.len());
+            // Lane `i` searches blocks i, i + lanes, ...; each block takes one CPU thread.
+            let found: Vec<Result<LaneFindings, SttError>> = std::thread::scope(|s| {
+                let lane_jobs: Vec<_> = (0..lanes)
+                    .map(|lane| {
+                        let (vad, pcm, cpu, flag, blocks) = (&vad, &pcm, &cpu, &flag, &blocks);
+                        s.spawn(move || {
+                            let mut found = Vec::new();
+                            for (index, &(start, end)) in
+                                blocks.iter().enumerate().skip(lane).step_by(lanes)
+                            {
+                                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                                    return Err(SttError::Cancelled);
+                                }
+                                let _lease = cpu.acquire(1);
+                                let spans = vad
+                                    .speech(lane, &pcm[start..end])?
+                                    .into_iter()
+                                    .map(|(s, e)| Span::new(start + s, start + e))
+                                    .collect();
+                                found.push((index, spans));
+                            }
+                            Ok(found)
+                        })
+                    })
+                    .collect();
+                lane_jobs
+                    .into_iter()
+                    .map(|job| {
+                        job.join().unwrap_or_else(|_| {
+                            Err(SttError::Engine("voice activity detection panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+            let mut by_block = Vec::new();
+            for lane in found {
+                by_block.extend(lane?);
             }
-            Ok(spans)
+            by_block.sort_by_key(|(index, _)| *index);
+            Ok(by_block.into_iter().flat_map(|(_, spans)| spans).collect())
         })
         .await
         .map_err(|_| SttError::Engine("voice activity detection panicked".into()))?
@@ -184,7 +233,8 @@ impl Transcriber {
 }
 
 /// The VAD model `--vad` asks for: the first installed one, unless it is `off`.
-fn load_vad(inventory: &Inventory, mode: VadMode) -> Option<Arc<VadModel>> {
+/// It gets a lane per thread a job may use.
+fn load_vad(inventory: &Inventory, mode: VadMode, lanes: usize) -> Option<Arc<VadModel>> {
     if mode == VadMode::Off {
         return None;
     }
@@ -197,7 +247,7 @@ fn load_vad(inventory: &Inventory, mode: VadMode) -> Option<Arc<VadModel>> {
         }
         return None;
     };
-    match VadModel::load(file) {
+    match VadModel::load(file, lanes) {
         Ok(vad) => {
             tracing::info!(model = %file.id, path = %file.path.display(), "voice activity detection on");
             Some(vad)
@@ -206,5 +256,47 @@ fn load_vad(inventory: &Inventory, mode: VadMode) -> Option<Arc<VadModel>> {
             tracing::warn!(model = %file.id, %error, "skipping VAD model");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: usize = chunks::SAMPLE_RATE;
+
+    fn covers_exactly(blocks: &[(usize, usize)], len: usize) {
+        assert_eq!(blocks.first().map(|b| b.0), Some(0));
+        assert_eq!(blocks.last().map(|b| b.1), Some(len));
+        assert!(blocks.windows(2).all(|w| w[0].1 == w[1].0));
+        assert!(blocks.iter().all(|&(s, _)| s % VAD_FRAME == 0));
+    }
+
+    #[test]
+    fn vad_blocks_share_a_long_upload_between_lanes() {
+        // 10 min on 2 lanes: two 5-min blocks, one per lane.
+        let blocks = vad_blocks(600 * SECOND, 2);
+        covers_exactly(&blocks, 600 * SECOND);
+        assert_eq!(blocks.len(), 2);
+        // 2 min on 2 lanes: two blocks of about a minute.
+        let blocks = vad_blocks(120 * SECOND, 2);
+        covers_exactly(&blocks, 120 * SECOND);
+        assert_eq!(blocks.len(), 2);
+        // An hour: never more than 5 min a block, so inference runs between them.
+        for (lanes, count) in [(1, 12), (2, 12), (16, 16)] {
+            let blocks = vad_blocks(3600 * SECOND, lanes);
+            covers_exactly(&blocks, 3600 * SECOND);
+            assert_eq!(blocks.len(), count, "{lanes} lanes");
+        }
+    }
+
+    #[test]
+    fn vad_blocks_keep_short_uploads_whole() {
+        for len in [1, 511, 512, 10 * SECOND, 30 * SECOND] {
+            assert_eq!(vad_blocks(len, 2), [(0, len)], "{len}");
+        }
+        assert_eq!(vad_blocks(45 * SECOND, 4).len(), 2);
+        assert_eq!(vad_blocks(0, 2), []);
+        assert_eq!(vad_blocks(100, 0), [(0, 100)]);
     }
 }

@@ -65,41 +65,59 @@ impl WhisperModel {
 /// settings of `FullParams`, so hearsay runs it itself and decodes only the speech it finds.
 pub struct VadModel {
     pub id: String,
-    /// One detection at a time; it holds the model's LSTM state while it runs.
-    context: Mutex<WhisperVadContext>,
+    /// Independent detectors (lanes), so that blocks of one upload are searched in
+    /// parallel; each holds its LSTM state only while it runs.
+    lanes: Vec<Mutex<WhisperVadContext>>,
 }
 
 impl std::fmt::Debug for VadModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VadModel").field("id", &self.id).finish()
+        f.debug_struct("VadModel")
+            .field("id", &self.id)
+            .field("lanes", &self.lanes.len())
+            .finish()
     }
 }
 
 impl VadModel {
-    /// Loads a validated file with one thread (it is cheap: well under 1 ms per 32 ms).
-    pub fn load(file: &VadModelFile) -> Result<Arc<Self>, SttError> {
+    /// Loads a validated file as `lanes` single-threaded detectors (a Silero graph is too small
+    /// for ggml's threads to pay; separate blocks on separate cores do).
+    pub fn load(file: &VadModelFile, lanes: usize) -> Result<Arc<Self>, SttError> {
         let path = file
             .path
             .to_str()
             .ok_or_else(|| SttError::Engine(format!("the path of `{}` is not UTF-8", file.id)))?;
-        let mut params = WhisperVadContextParams::new();
-        params.set_n_threads(1);
-        params.set_use_gpu(false);
-        let context = WhisperVadContext::new(path, params)
-            .map_err(|e| SttError::Engine(format!("loading VAD model `{}`: {e}", file.id)))?;
+        let lanes = (0..lanes.max(1))
+            .map(|_| {
+                let mut params = WhisperVadContextParams::new();
+                params.set_n_threads(1);
+                params.set_use_gpu(false);
+                WhisperVadContext::new(path, params)
+                    .map(Mutex::new)
+                    .map_err(|e| SttError::Engine(format!("loading VAD model `{}`: {e}", file.id)))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Arc::new(Self {
             id: file.id.clone(),
-            context: Mutex::new(context),
+            lanes,
         }))
+    }
+
+    /// How many blocks can be searched at once.
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
     }
 
     /// Speech in 16 kHz mono `pcm`, as sample ranges `(start, end)`, with whisper.cpp's default
     /// thresholds (probability 0.5, speech of at least 250 ms, silences of at least 100 ms).
-    pub fn speech(&self, pcm: &[f32]) -> Result<Vec<(usize, usize)>, SttError> {
+    /// `lane` picks the detector (any number; it wraps around).
+    pub fn speech(&self, lane: usize, pcm: &[f32]) -> Result<Vec<(usize, usize)>, SttError> {
         if pcm.is_empty() {
             return Ok(Vec::new());
         }
-        let mut context = self.context.lock().unwrap_or_else(|e| e.into_inner());
+        let mut context = self.lanes[lane % self.lanes.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let segments = context
             .segments_from_samples(WhisperVadParams::new(), pcm)
             .map_err(|e| SttError::Engine(format!("voice activity detection: {e}")))?;

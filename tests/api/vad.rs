@@ -85,6 +85,24 @@ async fn speech_is_found_and_times_stay_on_the_original_timeline() {
     assert!((49.75..=50.0).contains(&second), "{value}");
 }
 
+/// With two threads the detector searches the two halves of this upload at once (blocks of
+/// 37.5 s, one tone each); the result must be exactly that of one pass on one thread.
+#[tokio::test]
+async fn parallel_detection_finds_what_one_pass_finds() {
+    let mut answers = Vec::new();
+    for threads in [1, 2] {
+        let server = TestServer::start(|config| {
+            config.models_dir = vad_models_dir();
+            config.threads = threads;
+        })
+        .await;
+        let value = verbose(&server, tone_silence_tone(), &[]).await;
+        answers.push(segment_windows(&value));
+    }
+    assert_eq!(answers[0].len(), 2, "{answers:?}");
+    assert_eq!(answers[0], answers[1]);
+}
+
 #[tokio::test]
 async fn vad_filter_false_decodes_everything() {
     let server = vad_server().await;
@@ -154,19 +172,23 @@ async fn vad_off_ignores_an_installed_model() {
 #[test]
 fn vad_answers_for_any_input_length() {
     let inventory = hearsay::models::scan(&vad_models_dir());
-    let vad = hearsay::stt::whisper::VadModel::load(&inventory.vad[0]).unwrap();
+    let vad = hearsay::stt::whisper::VadModel::load(&inventory.vad[0], 1).unwrap();
     for len in [1usize, 2, 100, 511, 512, 513, 1000, 16_000, 16_001] {
         let loud: Vec<f32> = (0..len)
             .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
             .collect();
         let spans = vad
-            .speech(&loud)
+            .speech(0, &loud)
             .unwrap_or_else(|e| panic!("{len} samples: {e}"));
         assert!(
             spans.iter().all(|&(s, e)| s < e && e <= len),
             "{len}: {spans:?}"
         );
         let quiet = vec![0.0f32; len];
-        assert_eq!(vad.speech(&quiet).unwrap(), [], "{len} samples of silence");
+        assert_eq!(
+            vad.speech(0, &quiet).unwrap(),
+            [],
+            "{len} samples of silence"
+        );
     }
 }
