@@ -79,18 +79,8 @@ bench_faster_whisper() {
     --threads 2 --repeat "${HEARSAY_BENCH_RUNS:-3}" --tsv "$RESULTS" --tag "base, 2 threads"
 }
 
-# --- faster-whisper comparison (hook) -----------------------------------------------------
-# scripts/bench_faster_whisper.py is added separately, with its section here: a shell function
-# `bench_faster_whisper` defined above this point. It gets HEARSAY_PYTHON, HEARSAY_BENCH_MODELS,
-# HEARSAY_BENCH_LONG_SECONDS and HEARSAY_BENCH_RESULTS in its environment and appends its
-# figures to $HEARSAY_BENCH_RESULTS in the format above (bench name `faster-whisper`).
-if [ -f scripts/bench_faster_whisper.py ] && declare -F bench_faster_whisper >/dev/null; then
-  echo "== faster-whisper (scripts/bench_faster_whisper.py)"
-  bench_faster_whisper || echo "skipped: faster-whisper comparison failed"
-else
-  echo "skipped: faster-whisper (no bench_faster_whisper section in scripts/bench.sh yet)"
-  printf 'faster-whisper\tSTT throughput vs faster-whisper int8\tskipped\tnot wired into bench.sh yet\t-\t-\t\n' >> "$RESULTS"
-fi
+echo "== faster-whisper (scripts/bench_faster_whisper.py)"
+bench_faster_whisper || echo "skipped: faster-whisper comparison failed"
 
 echo "== memory (release binary)"
 "$PY" scripts/bench_memory.py --binary target/release/hearsay \
