@@ -44,7 +44,8 @@ impl WhisperModel {
     /// Loads a validated file. whisper.cpp reads the whole file here.
     pub fn load(file: &SttModelFile) -> Result<Arc<Self>, SttError> {
         let mut params = WhisperContextParameters::default();
-        // Flash attention off: on CPU it made the encoder 1.1-1.7x slower in every configuration measured (BENCHMARKS.md).
+        // Flash attention off: on CPU it made the encoder 1.1-1.7x slower in every
+        // configuration measured (BENCHMARKS.md).
         params.flash_attn(false);
         let context = WhisperContext::new_with_params(&file.path, params)
             .map_err(|e| SttError::Engine(format!("loading `{}`: {e}", file.id)))?;
