@@ -119,15 +119,15 @@ const PIPER_REPEAT: usize = 5;
 
 /// Median wall seconds of `runs` calls of `routine`.
 fn median_of(runs: usize, mut routine: impl FnMut()) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            routine();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    common::median(
+        (0..runs)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                routine();
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 /// Median seconds piper-tts takes for `text` with `threads` ONNX Runtime threads, or why not.
@@ -266,21 +266,17 @@ fn main() {
         if rounds.is_empty() {
             continue;
         }
-        let middle = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         report(
             "tts",
             &format!("piper-tts ({threads} thr) time / hearsay server time, paragraph"),
-            middle(rounds.iter().map(|r| r.0).collect()),
+            common::median(rounds.iter().map(|r| r.0).collect()),
             "x",
             Target::Min(1.2),
         );
         report(
             "tts",
             &format!("piper-tts ({threads} thr) time / hearsay engine time, paragraph"),
-            middle(rounds.iter().map(|r| r.1).collect()),
+            common::median(rounds.iter().map(|r| r.1).collect()),
             "x",
             Target::None,
         );

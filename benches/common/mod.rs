@@ -239,14 +239,18 @@ pub fn ffmpeg() -> Option<&'static str> {
 #[derive(Clone, Default)]
 pub struct Times(Rc<RefCell<Vec<f64>>>);
 
+/// The median of `values` (the upper one of an even count); NaN when there are none.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 impl Times {
     pub fn median(&self) -> f64 {
-        let mut v = self.0.borrow().clone();
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        median(self.0.borrow().clone())
     }
     pub fn min(&self) -> f64 {
         self.0

@@ -6,6 +6,8 @@
 mod decode;
 pub mod encode;
 mod resample;
+#[cfg(test)]
+mod test_signal;
 
 pub use decode::decode_mono;
 pub use resample::resample;

@@ -4,6 +4,7 @@ use std::io::Cursor;
 
 use super::*;
 use crate::audio::decode_for_whisper;
+use crate::audio::test_signal::pitch;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -53,12 +54,8 @@ fn every_fixture_decodes_to_its_duration_level_and_pitch() {
         let middle = &pcm.samples[n / 4..n * 3 / 4];
         let level = rms(middle);
         assert!((level - 0.3536).abs() < 0.03, "{name}: rms {level}");
-        let crossings = middle
-            .windows(2)
-            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
-            .count();
-        let pitch = crossings as f64 / 2.0 / (middle.len() as f64 / f64::from(rate));
-        assert!((pitch - 440.0).abs() < 15.0, "{name}: {pitch} Hz");
+        let hz = pitch(middle, rate);
+        assert!((hz - 440.0).abs() < 15.0, "{name}: {hz} Hz");
     }
 }
 
@@ -90,15 +87,6 @@ fn fixtures_reach_16k_through_decode_for_whisper() {
             "{name}: {got}"
         );
     }
-}
-
-/// The pitch of a tone from its zero crossings.
-fn pitch(samples: &[f32], rate: u32) -> f64 {
-    let crossings = samples
-        .windows(2)
-        .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
-        .count();
-    crossings as f64 / 2.0 / (samples.len() as f64 / f64::from(rate))
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use super::*;
+use crate::audio::test_signal::pitch;
 use crate::audio::{DecodeLimits, decode_mono};
 
 const RATES: [u32; 2] = [16_000, 22_050];
@@ -162,15 +163,6 @@ fn temp_file(bytes: &[u8], format: OutputFormat) -> tempfile::NamedTempFile {
     file.write_all(bytes).unwrap();
     file.flush().unwrap();
     file
-}
-
-/// Frequency from zero crossings.
-fn pitch(x: &[f32], rate: u32) -> f64 {
-    let crossings = x
-        .windows(2)
-        .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
-        .count();
-    crossings as f64 / 2.0 / (x.len() as f64 / f64::from(rate))
 }
 
 fn rms(x: &[f32]) -> f64 {
