@@ -24,6 +24,21 @@ pub enum Command {
     Pull(PullArgs),
     /// List installed models and what the catalog can pull.
     Models(ModelsArgs),
+    /// Convert a faster-whisper (CTranslate2) or Hugging Face transformers Whisper model
+    /// into a whisper.cpp ggml file.
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The model directory (or its `model.bin` / `model.safetensors`), e.g. a
+    /// faster-whisper download or `openai/whisper-small` saved by transformers.
+    #[arg(value_name = "SRC")]
+    pub source: PathBuf,
+
+    /// The ggml file to write, e.g. `models/small.bin`; replaced atomically if it exists.
+    #[arg(value_name = "OUT.bin")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -27,6 +27,11 @@ async fn main() -> ExitCode {
             hearsay::models::pull::pull_missing(&args.names, &args.models_dir).await
         }
         Command::Pull(args) => hearsay::models::pull::pull(&args.names, &args.models_dir).await,
+        Command::Convert(args) => tokio::task::spawn_blocking(move || {
+            hearsay::models::convert::run(&args.source, &args.output)
+        })
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the conversion panicked"))),
         Command::Models(args) => hearsay::models::catalog::list(&args.models_dir).map(|listing| {
             print!("{listing}");
         }),

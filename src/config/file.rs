@@ -66,7 +66,12 @@ where
     let Some((name, given)) = matches.subcommand() else {
         return finish(matches, None, BTreeSet::new());
     };
-    let Some(path) = given.get_one::<PathBuf>("config").cloned() else {
+    let Some(path) = given
+        .try_get_one::<PathBuf>("config")
+        .ok()
+        .flatten()
+        .cloned()
+    else {
         return finish(matches, None, BTreeSet::new());
     };
     let fail = |message: String| LoadError::File {

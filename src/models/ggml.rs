@@ -567,6 +567,33 @@ fn check_vocab(reader: &mut ModelReader, n_vocab: i32) -> Result<(), ModelFileEr
     Ok(())
 }
 
+/// One tensor of a whisper model file as whisper.cpp lays it out, for writers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutTensor {
+    pub name: String,
+    /// ggml order (the numpy shape reversed), as many dimensions as the record stores.
+    pub ne: Vec<i64>,
+    /// The ggml type id the loader expects (0 f32, 1 f16, quantized types above).
+    pub ggml_type: i32,
+}
+
+/// Every tensor a whisper model with these hparams and `info.ftype` must hold (the loader
+/// finds them by name, so their order is free).
+pub fn whisper_layout(info: &WhisperModelInfo) -> Result<Vec<LayoutTensor>, ModelFileError> {
+    let weight_type = check_whisper_hparams(info)?;
+    Ok(whisper_tensors(info, weight_type)
+        .into_iter()
+        .map(|tensor| {
+            let rank = tensor.ne.iter().rposition(|&d| d != 1).map_or(1, |i| i + 1);
+            LayoutTensor {
+                ne: tensor.ne[..rank].to_vec(),
+                name: tensor.name,
+                ggml_type: tensor.ggml_type.id,
+            }
+        })
+        .collect())
+}
+
 /// The tensors `whisper_model_load` creates for these hparams, with their ggml shapes and types.
 fn whisper_tensors(info: &WhisperModelInfo, weight_type: GgmlType) -> Vec<ExpectedTensor> {
     // Convolutions stay f16 in every non-f32 model (`vtype` in the loader).

@@ -2,6 +2,7 @@
 //! before any engine sees it, and resolves the model names clients send.
 
 pub mod catalog;
+pub mod convert;
 pub mod ggml;
 pub mod pull;
 
