@@ -65,12 +65,9 @@ echo "== release binary (faster-whisper comparison, memory)"
 cargo build --release --quiet --bin hearsay
 
 # STT throughput against faster-whisper int8 on the same weights (scripted base, converted by
-# scripts/make_ct2_model.py), the same synthetic file and threads. Needs the bench Python
-# packages (scripts/requirements-bench.txt); skipped without them.
+# scripts/make_ct2_model.py), the same synthetic file and threads. faster-whisper comes with
+# the test packages (scripts/requirements-test.txt, installed by scripts/setup.sh).
 bench_faster_whisper() {
-  "$PY" -c "import faster_whisper" 2>/dev/null \
-    || "$PY" -m pip install -q -r scripts/requirements-bench.txt \
-    || { echo "skipped: faster-whisper could not be installed"; return 1; }
   local ct2="$MODELS/ct2/scripted-base-int8"
   [ -f "$ct2/model.bin" ] \
     || "$PY" scripts/make_ct2_model.py "$MODELS/stt/scripted-base.bin" "$ct2" --quantization int8
