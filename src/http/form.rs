@@ -20,6 +20,8 @@ pub struct TranscriptionForm {
     pub timestamp_granularities: Vec<String>,
     /// hearsay's extension: `true`/`false` turns voice activity detection on or off.
     pub vad_filter: Option<String>,
+    /// hearsay's extension: the decoder's beam width, 1 (greedy) to 8.
+    pub beam_size: Option<String>,
 }
 
 impl TranscriptionForm {
@@ -67,6 +69,7 @@ impl TranscriptionForm {
                 "response_format" => Some(&mut form.response_format),
                 "temperature" => Some(&mut form.temperature),
                 "vad_filter" => Some(&mut form.vad_filter),
+                "beam_size" => Some(&mut form.beam_size),
                 _ => None,
             };
             let is_granularity = matches!(

@@ -11,7 +11,7 @@ use super::AppState;
 use super::form::TranscriptionForm;
 use crate::error::ApiError;
 use crate::stt::render::{Granularities, ResponseFormat, render};
-use crate::stt::{SttError, Task, TranscribeOptions, language_code};
+use crate::stt::{MAX_BEAM_SIZE, SttError, Task, TranscribeOptions, language_code};
 
 pub async fn create_transcription(
     State(state): State<Arc<AppState>>,
@@ -178,6 +178,25 @@ fn validate(state: &AppState, form: &TranscriptionForm, task: Task) -> Result<Jo
         })?),
     };
 
+    let beam_size = match form.beam_size.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(value) => Some(
+            value
+                .parse::<u8>()
+                .ok()
+                .filter(|beam| (1..=MAX_BEAM_SIZE).contains(beam))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "beam_size",
+                        format!(
+                            "`beam_size` must be a whole number from 1 to {MAX_BEAM_SIZE}; got `{value}`."
+                        ),
+                    )
+                    .with_code("invalid_value")
+                })?,
+        ),
+    };
+
     Ok(Job {
         model_id,
         options: TranscribeOptions {
@@ -187,6 +206,7 @@ fn validate(state: &AppState, form: &TranscriptionForm, task: Task) -> Result<Jo
             temperature,
             word_timestamps: granularities.word,
             vad_filter,
+            beam_size,
         },
         format,
         granularities,

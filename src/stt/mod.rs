@@ -44,7 +44,12 @@ pub struct TranscribeOptions {
     pub word_timestamps: bool,
     /// Voice activity detection for this request; `None` is the server's default.
     pub vad_filter: Option<bool>,
+    /// Beam width, 1 (greedy) to [`MAX_BEAM_SIZE`]; `None` is the server's default.
+    pub beam_size: Option<u8>,
 }
+
+/// whisper.cpp runs at most 8 decoders at once.
+pub const MAX_BEAM_SIZE: u8 = 8;
 
 impl Default for TranscribeOptions {
     fn default() -> Self {
@@ -55,6 +60,7 @@ impl Default for TranscribeOptions {
             temperature: 0.0,
             word_timestamps: false,
             vad_filter: None,
+            beam_size: None,
         }
     }
 }
@@ -73,6 +79,9 @@ pub struct RawToken {
     pub is_control: bool,
     /// A timestamp token `<|t|>`, with `t` in centiseconds relative to its window.
     pub timestamp: Option<i64>,
+    /// Where the token starts by alignment (dynamic time warping), in centiseconds from the
+    /// start of the audio, when the model's alignment heads are known.
+    pub aligned_at: Option<i64>,
 }
 
 /// One segment as whisper.cpp produced it.
@@ -95,6 +104,9 @@ pub struct RawTranscript {
     /// The language used or detected, as a whisper code.
     pub language: &'static str,
     pub segments: Vec<RawSegment>,
+    /// whisper stopped before the end of the audio it was given, meaning to go on from the
+    /// end of its last segment (the speech after it was cut off).
+    pub unfinished: bool,
 }
 
 /// Why a transcription failed.

@@ -1,8 +1,8 @@
 //! Inference workers: OS threads that own whisper states, fed by a bounded set of active
 //! requests, so that blocking inference never runs on the async runtime and overload means
-//! 429, not a pile-up. Requests are cut into chunks of at most 30 s, and the workers take
-//! turns between the active requests chunk by chunk ([`super::schedule`]), so a short request
-//! never waits behind the whole of a long one.
+//! 429, not a pile-up. Requests are decoded one whisper window (at most 30 s) at a time, and
+//! the workers take turns between the active requests window by window
+//! ([`super::schedule`]), so a short request never waits behind the whole of a long one.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::chunks::{self, Chunk};
+use super::chunks::{self, Timeline, Window};
 use super::schedule::Fair;
 use super::whisper::{WhisperModel, WhisperWorker};
 use super::{RawTranscript, SttError, TranscribeOptions};
@@ -19,12 +19,12 @@ use crate::config::ThreadPlan;
 use crate::cpu::CpuBudget;
 use crate::metrics::{Engine, Metrics};
 
-/// One transcription: its audio, cut into chunks that run one after another.
+/// One transcription: its audio, and the timeline of it to decode window by window.
 pub struct ChunkedJob {
     pub model: Arc<WhisperModel>,
     pub pcm: Arc<Vec<f32>>,
-    /// At least one.
-    pub chunks: Vec<Chunk>,
+    /// Not empty.
+    pub timeline: Arc<Timeline>,
     pub options: TranscribeOptions,
     /// Seconds of the original audio, for the metrics.
     pub audio_seconds: f64,
@@ -40,8 +40,10 @@ struct Request {
     inference: Duration,
     /// The language the first chunk used or detected; later chunks keep it.
     language: Option<&'static str>,
-    /// The previous chunk's text, the next chunk's prompt.
-    previous_text: String,
+    /// The tokens decoded so far (text and timestamps), the next window's prompt.
+    context: Vec<i32>,
+    /// Where on the timeline the next window starts.
+    seek: usize,
     done: RawTranscript,
 }
 
@@ -50,8 +52,11 @@ struct ChunkWork {
     id: u64,
     model: Arc<WhisperModel>,
     pcm: Arc<Vec<f32>>,
-    chunk: Chunk,
+    timeline: Arc<Timeline>,
+    window: Window,
     options: TranscribeOptions,
+    /// What the earlier chunks decoded, to condition this one.
+    context: Vec<i32>,
     cancel: Arc<AtomicBool>,
 }
 
@@ -168,17 +173,18 @@ impl SttPool {
         cancel: Arc<AtomicBool>,
     ) -> Result<RawTranscript, SttError> {
         let (reply, response) = oneshot::channel();
-        let chunks = job.chunks.len();
         let request = Request {
             job,
             reply,
             queued_at: Instant::now(),
             inference: Duration::ZERO,
             language: None,
-            previous_text: String::new(),
+            context: Vec::new(),
+            seek: 0,
             done: RawTranscript {
                 language: "en",
                 segments: Vec::new(),
+                unfinished: false,
             },
         };
         {
@@ -190,7 +196,7 @@ impl SttPool {
             }
             state
                 .fair
-                .submit(chunks, cancel, request)
+                .submit(cancel, request)
                 .map_err(|_| SttError::Overloaded)?;
         }
         self.shared.wake.notify_one();
@@ -244,20 +250,22 @@ fn next_chunk(shared: &Shared, counters: &Counters) -> Option<ChunkWork> {
                     .metrics
                     .job_started(Engine::Stt, request.queued_at.elapsed());
             }
+            let timeline = Arc::clone(&request.job.timeline);
+            let window = timeline
+                .window_at(request.seek)
+                .unwrap_or(Window { start: 0, end: 0 });
             let mut options = request.job.options.clone();
             if index > 0 {
-                // As whisper does between windows: the text so far conditions the next one.
-                if !request.previous_text.trim().is_empty() {
-                    options.prompt = Some(request.previous_text.clone());
-                }
                 options.language = request.language.or(options.language);
             }
             return Some(ChunkWork {
                 id,
                 model: Arc::clone(&request.job.model),
                 pcm: Arc::clone(&request.job.pcm),
-                chunk: request.job.chunks[index].clone(),
+                timeline,
+                window,
                 options,
+                context: request.context.clone(),
                 cancel,
             });
         }
@@ -268,11 +276,17 @@ fn next_chunk(shared: &Shared, counters: &Counters) -> Option<ChunkWork> {
 fn worker_loop(shared: &Shared, counters: &Counters, cpu: &CpuBudget, threads: usize) {
     let mut worker = WhisperWorker::new(threads);
     while let Some(work) = next_chunk(shared, counters) {
-        let audio = work.chunk.audio(&work.pcm);
+        let audio = work.timeline.audio(&work.pcm, work.window);
         let lease = cpu.acquire(threads);
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            worker.transcribe(&work.model, &audio, &work.options, &work.cancel)
+            worker.transcribe(
+                &work.model,
+                &audio,
+                &work.options,
+                &work.context,
+                &work.cancel,
+            )
         }));
         let inference = started.elapsed();
         drop(lease);
@@ -302,14 +316,16 @@ fn finish_chunk(
                 return;
             };
             request.inference += inference;
-            let segments = work.chunk.map_segments(raw.segments);
+            request.seek = work.window.start + chunks::advance(work.window, &raw);
+            let finished = work.timeline.window_at(request.seek).is_none();
+            let segments = work.timeline.map_segments(work.window, raw.segments);
             if request.language.is_none() {
                 request.language = Some(raw.language);
                 request.done.language = raw.language;
             }
-            request.previous_text = chunks::text_of(&segments);
+            chunks::carry_context(&mut request.context, &segments);
             request.done.segments.extend(segments);
-            if let Some(request) = state.fair.chunk_done(work.id) {
+            if let Some(request) = state.fair.chunk_done(work.id, finished) {
                 counters.metrics.job_finished(
                     Engine::Stt,
                     request.inference,

@@ -1,7 +1,7 @@
 //! Which chunk runs next: round-robin across the active requests, oldest first.
 //!
-//! Every request is a sequence of chunks that must run one after another (a chunk's prompt is
-//! the previous chunk's text). A request waits in line with a ticket; a worker takes the
+//! Every request is a sequence of chunks (whisper windows) that must run one after another: a
+//! window starts where the previous one's last segment ended, and is prompted with its tokens. A request waits in line with a ticket; a worker takes the
 //! waiting request with the oldest ticket, and when that chunk is done the request draws a new
 //! ticket at the back of the line. So a short request submitted while a long one runs goes
 //! next, and never waits for the whole long one. The bound on active requests (not chunks) is
@@ -16,7 +16,6 @@ struct Entry<T> {
     ticket: u64,
     running: bool,
     next_chunk: usize,
-    chunks: usize,
     cancel: Arc<AtomicBool>,
     item: T,
 }
@@ -45,9 +44,9 @@ impl<T> Fair<T> {
         self.next_ticket
     }
 
-    /// Adds a request of `chunks` chunks (at least one) at the back of the line; gives the
-    /// item back if `capacity` requests are active already.
-    pub fn submit(&mut self, chunks: usize, cancel: Arc<AtomicBool>, item: T) -> Result<u64, T> {
+    /// Adds a request at the back of the line; gives the item back if `capacity` requests are
+    /// active already.
+    pub fn submit(&mut self, cancel: Arc<AtomicBool>, item: T) -> Result<u64, T> {
         if self.entries.len() >= self.capacity {
             return Err(item);
         }
@@ -58,7 +57,6 @@ impl<T> Fair<T> {
             ticket,
             running: false,
             next_chunk: 0,
-            chunks: chunks.max(1),
             cancel,
             item,
         });
@@ -108,15 +106,15 @@ impl<T> Fair<T> {
             .map(|e| Arc::clone(&e.cancel))
     }
 
-    /// A chunk of request `id` finished. Returns the request if that was its last chunk;
+    /// A chunk of request `id` finished. Returns the request if that was its `last` chunk;
     /// otherwise it goes to the back of the line.
-    pub fn chunk_done(&mut self, id: u64) -> Option<T> {
+    pub fn chunk_done(&mut self, id: u64, last: bool) -> Option<T> {
         let ticket = self.ticket();
         let index = self.entries.iter().position(|e| e.id == id)?;
         let entry = &mut self.entries[index];
         entry.running = false;
         entry.next_chunk += 1;
-        if entry.next_chunk >= entry.chunks {
+        if last {
             return Some(self.entries.remove(index).item);
         }
         entry.ticket = ticket;
@@ -153,28 +151,38 @@ mod tests {
         Arc::new(AtomicBool::new(false))
     }
 
+    /// A request of `chunks` chunks, by name.
+    type Job = (&'static str, usize);
+
+    /// Marks the chunk of `id` that ran as done, the last one when its job has no more.
+    fn done(fair: &mut Fair<Job>, id: u64, chunk: usize) -> Option<&'static str> {
+        let (_, chunks) = *fair.get_mut(id).unwrap();
+        fair.chunk_done(id, chunk + 1 >= chunks)
+            .map(|(name, _)| name)
+    }
+
     /// Runs every chunk on one worker, one at a time, and records the order.
-    fn run_all(fair: &mut Fair<&'static str>, order: &mut Vec<(&'static str, usize)>) {
+    fn run_all(fair: &mut Fair<Job>, order: &mut Vec<(&'static str, usize)>) {
         while let Some((id, chunk)) = fair.next() {
-            let name = *fair.get_mut(id).unwrap();
+            let (name, _) = *fair.get_mut(id).unwrap();
             order.push((name, chunk));
-            fair.chunk_done(id);
+            done(fair, id, chunk);
         }
     }
 
     #[test]
     fn a_short_request_runs_before_the_rest_of_a_long_one() {
         let mut fair = Fair::new(4);
-        let long = fair.submit(5, flag(), "long").unwrap();
+        let long = fair.submit(flag(), ("long", 5)).unwrap();
         assert_eq!(fair.next(), Some((long, 0)));
         // The short one arrives while the long one's first chunk runs.
-        fair.submit(1, flag(), "short").unwrap();
+        fair.submit(flag(), ("short", 1)).unwrap();
         assert_eq!(fair.next().map(|(id, _)| id), Some(long + 1));
         // One worker is busy with each; nothing else to run.
         assert_eq!(fair.next(), None);
         assert_eq!((fair.running(), fair.waiting()), (2, 0));
-        assert_eq!(fair.chunk_done(long), None);
-        assert_eq!(fair.chunk_done(long + 1), Some("short"));
+        assert_eq!(done(&mut fair, long, 0), None);
+        assert_eq!(done(&mut fair, long + 1, 0), Some("short"));
         let mut order = Vec::new();
         run_all(&mut fair, &mut order);
         assert_eq!(
@@ -186,9 +194,9 @@ mod tests {
     #[test]
     fn requests_take_turns_oldest_first() {
         let mut fair = Fair::new(4);
-        fair.submit(3, flag(), "a").unwrap();
-        fair.submit(2, flag(), "b").unwrap();
-        fair.submit(1, flag(), "c").unwrap();
+        fair.submit(flag(), ("a", 3)).unwrap();
+        fair.submit(flag(), ("b", 2)).unwrap();
+        fair.submit(flag(), ("c", 1)).unwrap();
         let mut order = Vec::new();
         run_all(&mut fair, &mut order);
         assert_eq!(
@@ -200,11 +208,11 @@ mod tests {
     #[test]
     fn a_request_never_runs_two_chunks_at_once() {
         let mut fair = Fair::new(4);
-        let id = fair.submit(3, flag(), "only").unwrap();
+        let id = fair.submit(flag(), ("only", 3)).unwrap();
         assert_eq!(fair.next(), Some((id, 0)));
         // A second worker finds nothing to do until chunk 0 is done.
         assert_eq!(fair.next(), None);
-        fair.chunk_done(id);
+        done(&mut fair, id, 0);
         assert_eq!(fair.next(), Some((id, 1)));
     }
 
@@ -212,33 +220,36 @@ mod tests {
     fn cancelled_requests_drop_their_remaining_chunks() {
         let mut fair = Fair::new(4);
         let cancel = flag();
-        let long = fair.submit(5, Arc::clone(&cancel), "long").unwrap();
-        fair.submit(1, flag(), "short").unwrap();
+        let long = fair.submit(Arc::clone(&cancel), ("long", 5)).unwrap();
+        fair.submit(flag(), ("short", 1)).unwrap();
         assert_eq!(fair.next(), Some((long, 0)));
         cancel.store(true, Ordering::Relaxed);
         // While its chunk runs, the worker owns it.
         assert!(fair.take_cancelled(|_| false).is_empty());
-        assert_eq!(fair.chunk_done(long), None);
-        assert_eq!(fair.take_cancelled(|_| false), vec!["long"]);
+        assert_eq!(done(&mut fair, long, 0), None);
+        assert_eq!(fair.take_cancelled(|_| false), vec![("long", 5)]);
         let mut order = Vec::new();
         run_all(&mut fair, &mut order);
         assert_eq!(order, vec![("short", 0)]);
         // The other way to be gone: the caller's own test.
-        fair.submit(2, flag(), "gone").unwrap();
-        assert_eq!(fair.take_cancelled(|item| *item == "gone"), vec!["gone"]);
+        fair.submit(flag(), ("gone", 2)).unwrap();
+        assert_eq!(
+            fair.take_cancelled(|item| item.0 == "gone"),
+            vec![("gone", 2)]
+        );
         assert_eq!((fair.running(), fair.waiting()), (0, 0));
     }
 
     #[test]
     fn the_bound_counts_requests_not_chunks() {
         let mut fair = Fair::new(2);
-        let long = fair.submit(100, flag(), "long").unwrap();
-        fair.submit(1, flag(), "short").unwrap();
-        assert_eq!(fair.submit(1, flag(), "third"), Err("third"));
+        let long = fair.submit(flag(), ("long", 100)).unwrap();
+        fair.submit(flag(), ("short", 1)).unwrap();
+        assert_eq!(fair.submit(flag(), ("third", 1)), Err(("third", 1)));
         fair.next();
         // Running or waiting, both still count.
-        assert_eq!(fair.submit(1, flag(), "third"), Err("third"));
-        assert_eq!(fair.remove(long), Some("long"));
-        assert!(fair.submit(1, flag(), "third").is_ok());
+        assert_eq!(fair.submit(flag(), ("third", 1)), Err(("third", 1)));
+        assert_eq!(fair.remove(long), Some(("long", 100)));
+        assert!(fair.submit(flag(), ("third", 1)).is_ok());
     }
 }

@@ -26,6 +26,8 @@ pub struct Transcriber {
     limits: DecodeLimits,
     /// The voice activity detector, when one is installed and `--vad` is not `off`.
     vad: Option<Arc<VadModel>>,
+    /// The beam width of requests that do not choose one.
+    beam_size: u8,
     cpu: CpuBudget,
 }
 
@@ -93,6 +95,7 @@ impl Transcriber {
                 ..DecodeLimits::default()
             },
             vad,
+            beam_size: config.beam_size,
             cpu: cpu.clone(),
         }
     }
@@ -121,8 +124,9 @@ impl Transcriber {
         &self,
         model_id: &str,
         audio: Bytes,
-        options: TranscribeOptions,
+        mut options: TranscribeOptions,
     ) -> Result<Transcript, SttError> {
+        options.beam_size.get_or_insert(self.beam_size);
         let model = self
             .models
             .get(model_id)
@@ -150,19 +154,20 @@ impl Transcriber {
             Some(vad) => Some(self.find_speech(vad, &pcm, &cancel).await?),
             None => None,
         };
-        let chunks = chunks::plan(&pcm, speech.as_deref());
-        if chunks.is_empty() {
+        let timeline = chunks::plan(pcm.len(), speech.as_deref());
+        if timeline.window_at(0).is_none() {
             // Nothing but silence: no decoder run, so nothing to hallucinate.
             let raw = RawTranscript {
                 language: options.language.unwrap_or("en"),
                 segments: Vec::new(),
+                unfinished: false,
             };
             return Ok(build_transcript(raw, &options, duration));
         }
         let job = ChunkedJob {
             model,
             pcm,
-            chunks,
+            timeline: Arc::new(timeline),
             options: options.clone(),
             audio_seconds: duration,
         };

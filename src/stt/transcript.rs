@@ -49,13 +49,27 @@ pub fn build_transcript(
     let mut segments = Vec::with_capacity(raw.segments.len());
     let mut words = Vec::new();
     let mut seek = 0;
-    for (id, raw_segment) in raw.segments.iter().enumerate() {
+    let pieces: Vec<RawSegment> = raw
+        .segments
+        .iter()
+        .map(with_aligned_times)
+        .flat_map(|segment| split_at_pauses(&segment))
+        .collect();
+    for (id, raw_segment) in pieces.iter().enumerate() {
         seek = raw_segment
             .seek
             .or_else(|| window_start(raw_segment))
             .unwrap_or(seek);
-        let start = clamp(raw_segment.t0);
-        let end = clamp(raw_segment.t1).max(start);
+        let coarse_start = clamp(raw_segment.t0);
+        let coarse_end = clamp(raw_segment.t1).max(coarse_start);
+        // Whisper's segment timestamps are coarse (often whole seconds, pauses included); the
+        // words say where the speech really starts and ends, as OpenAI's whisper and
+        // faster-whisper report it.
+        let segment_words = words_of(&raw_segment.tokens, coarse_start, coarse_end, clamp);
+        let (start, end) = match (segment_words.first(), segment_words.last()) {
+            (Some(first), Some(last)) => (first.start, last.end.max(first.start)),
+            _ => (coarse_start, coarse_end),
+        };
         segments.push(Segment {
             id,
             seek,
@@ -74,7 +88,7 @@ pub fn build_transcript(
             no_speech_prob: f64::from(raw_segment.no_speech_prob),
         });
         if options.word_timestamps {
-            words.extend(words_of(&raw_segment.tokens, start, end, clamp));
+            words.extend(segment_words);
         }
     }
     let text = segments
@@ -91,6 +105,92 @@ pub fn build_transcript(
         segments,
         words,
     }
+}
+
+/// The longest a segment's last token is taken to last after its aligned start.
+const LAST_TOKEN_CS: i64 = 100;
+
+/// The segment with each text token's times taken from alignment, where the model has it: a
+/// token runs from its aligned start to the next token's.
+fn with_aligned_times(segment: &RawSegment) -> RawSegment {
+    let mut segment = segment.clone();
+    let text: Vec<usize> = (0..segment.tokens.len())
+        .filter(|&i| {
+            let token = &segment.tokens[i];
+            !token.is_control && token.timestamp.is_none() && token.aligned_at.is_some()
+        })
+        .collect();
+    for (n, &i) in text.iter().enumerate() {
+        let Some(start) = segment.tokens[i].aligned_at else {
+            continue;
+        };
+        let start = start.clamp(segment.t0, segment.t1);
+        let end = match text
+            .get(n + 1)
+            .and_then(|&next| segment.tokens[next].aligned_at)
+        {
+            Some(next) => next.clamp(start, segment.t1),
+            None => segment.t1.min(start + LAST_TOKEN_CS).max(start),
+        };
+        segment.tokens[i].t0 = start;
+        segment.tokens[i].t1 = end;
+    }
+    segment
+}
+
+/// A pause this long (in centiseconds) after a sentence ends a segment.
+const SENTENCE_PAUSE_CS: i64 = 50;
+
+/// Splits a segment where a sentence ends and the speaker pauses, so that segments (and
+/// subtitle cues) are sentence-sized: whisper often runs several sentences into one segment.
+/// Token times say where the pauses are; a segment without them stays whole.
+fn split_at_pauses(segment: &RawSegment) -> Vec<RawSegment> {
+    let text_tokens: Vec<usize> = (0..segment.tokens.len())
+        .filter(|&i| !segment.tokens[i].is_control && segment.tokens[i].timestamp.is_none())
+        .collect();
+    let mut cuts = Vec::new();
+    for pair in text_tokens.windows(2) {
+        let (before, next) = (&segment.tokens[pair[0]], &segment.tokens[pair[1]]);
+        let sentence_ends = matches!(before.bytes.last(), Some(b'.' | b'?' | b'!'));
+        let starts_word = next.bytes.first() == Some(&b' ');
+        if sentence_ends && starts_word && next.t0 - before.t1 >= SENTENCE_PAUSE_CS {
+            cuts.push(pair[1]);
+        }
+    }
+    if cuts.is_empty() {
+        return vec![segment.clone()];
+    }
+    let mut bounds = vec![0];
+    bounds.extend(&cuts);
+    bounds.push(segment.tokens.len());
+    bounds
+        .windows(2)
+        .map(|range| {
+            let tokens = segment.tokens[range[0]..range[1]].to_vec();
+            let spoken = || {
+                tokens
+                    .iter()
+                    .filter(|t| !t.is_control && t.timestamp.is_none())
+            };
+            let text_bytes: Vec<u8> = spoken().flat_map(|t| t.bytes.iter().copied()).collect();
+            RawSegment {
+                t0: if range[0] == 0 {
+                    segment.t0
+                } else {
+                    spoken().next().map_or(segment.t0, |t| t.t0)
+                },
+                t1: if range[1] == segment.tokens.len() {
+                    segment.t1
+                } else {
+                    spoken().last().map_or(segment.t1, |t| t.t1)
+                },
+                seek: segment.seek,
+                text: String::from_utf8_lossy(&text_bytes).into_owned(),
+                no_speech_prob: segment.no_speech_prob,
+                tokens,
+            }
+        })
+        .collect()
 }
 
 /// whisper.cpp does not report a segment's window, but its timestamp tokens do: a segment that
@@ -196,6 +296,7 @@ mod tests {
             t1,
             is_control: false,
             timestamp: None,
+            aligned_at: None,
         }
     }
 
@@ -236,6 +337,7 @@ mod tests {
         let raw = RawTranscript {
             language: "de",
             segments: vec![window(0), window(3000)],
+            unfinished: false,
         };
         let transcript = build_transcript(raw, &options(false), 65.0);
         assert_eq!(transcript.text, "hallo welt. hallo welt.");
@@ -258,6 +360,7 @@ mod tests {
         let raw = RawTranscript {
             language: "de",
             segments: vec![window(0), translated],
+            unfinished: false,
         };
         let transcript = build_transcript(raw, &options(false), 65.0);
         assert_eq!(transcript.segments[1].seek, 3000);
@@ -269,6 +372,7 @@ mod tests {
         let raw = RawTranscript {
             language: "de",
             segments: vec![window(0)],
+            unfinished: false,
         };
         let transcript = build_transcript(raw, &options(true), 0.8);
         let words: Vec<_> = transcript

@@ -4,25 +4,51 @@
 //! whisper.cpp aborts the process on some malformed files.
 
 use std::collections::HashMap;
-use std::ffi::c_void;
+use std::ffi::{CStr, c_char, c_void};
+use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use whisper_rs::{DtwMode, DtwModelPreset, DtwParameters};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 use whisper_rs::{WhisperState, WhisperToken};
 use whisper_rs::{WhisperVadContext, WhisperVadContextParams, WhisperVadParams};
 
 use super::{RawSegment, RawToken, RawTranscript, SttError, Task, TranscribeOptions};
-use crate::models::{SttModelFile, VadModelFile};
+use crate::models::{SttModelFile, VadModelFile, WhisperModelInfo};
 
-/// whisper.cpp keeps at most this many prompt tokens (half its 448-token text context).
-const MAX_PROMPT_TOKENS: usize = 223;
+use super::chunks::MAX_CONTEXT_TOKENS;
 /// Only the end of a long prompt can matter, so tokenize no more than this.
 const MAX_PROMPT_BYTES: usize = 4096;
+
+/// What whisper.cpp logs when [`one_window_only`] stops it: expected, so not logged.
+const ONE_WINDOW_STOP: &str = "encoder_begin_callback returned false";
 
 /// Routes whisper.cpp's and ggml's logs into `tracing` instead of stderr.
 pub fn install_log_bridge() {
     whisper_rs::install_logging_hooks();
+    // whisper.cpp's own lines go through a filter of ours instead of whisper-rs's bridge.
+    // SAFETY: the callback is a plain function that lives for the whole program.
+    unsafe { whisper_rs::whisper_rs_sys::whisper_log_set(Some(whisper_log), std::ptr::null_mut()) };
+}
+
+unsafe extern "C" fn whisper_log(level: u32, text: *const c_char, _: *mut c_void) {
+    if text.is_null() {
+        return;
+    }
+    // SAFETY: whisper.cpp passes a NUL-terminated string valid for this call.
+    let text = unsafe { CStr::from_ptr(text) }.to_string_lossy();
+    let text = text.trim();
+    if text.is_empty() || text.contains(ONE_WINDOW_STOP) {
+        return;
+    }
+    use whisper_rs::whisper_rs_sys as sys;
+    match level {
+        sys::ggml_log_level_GGML_LOG_LEVEL_ERROR => tracing::error!(target: "whisper_rs", "{text}"),
+        sys::ggml_log_level_GGML_LOG_LEVEL_WARN => tracing::warn!(target: "whisper_rs", "{text}"),
+        sys::ggml_log_level_GGML_LOG_LEVEL_INFO => tracing::info!(target: "whisper_rs", "{text}"),
+        _ => tracing::debug!(target: "whisper_rs", "{text}"),
+    }
 }
 
 /// Loaded weights of one model, shared by every worker.
@@ -30,6 +56,8 @@ pub struct WhisperModel {
     pub id: String,
     context: WhisperContext,
     multilingual: bool,
+    /// Tokens carry times aligned by dynamic time warping over the model's alignment heads.
+    aligned: bool,
 }
 
 impl std::fmt::Debug for WhisperModel {
@@ -47,6 +75,16 @@ impl WhisperModel {
         // Flash attention off: on CPU it made the encoder 1.1-1.7x slower in every
         // configuration measured (BENCHMARKS.md).
         params.flash_attn(false);
+        // Word times from the cross-attention of whisper's alignment heads (as OpenAI's whisper
+        // and faster-whisper do): whisper.cpp's default token times drift by seconds in pauses.
+        let preset = alignment_heads(&file.info);
+        let aligned = preset.is_some();
+        if let Some(model_preset) = preset {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset { model_preset },
+                ..DtwParameters::default()
+            });
+        }
         let context = WhisperContext::new_with_params(&file.path, params)
             .map_err(|e| SttError::Engine(format!("loading `{}`: {e}", file.id)))?;
         let multilingual = context.is_multilingual();
@@ -54,12 +92,39 @@ impl WhisperModel {
             id: file.id.clone(),
             context,
             multilingual,
+            aligned,
         }))
     }
 
     pub fn is_multilingual(&self) -> bool {
         self.multilingual
     }
+}
+
+/// The alignment heads of the OpenAI model a file has the shape of, if any: fine-tunes keep
+/// their base model's shape and, closely enough, its heads.
+fn alignment_heads(info: &WhisperModelInfo) -> Option<DtwModelPreset> {
+    let english = !info.is_multilingual();
+    let shape = (
+        info.n_audio_layer,
+        info.n_audio_state,
+        info.n_text_layer,
+        info.n_mels,
+    );
+    Some(match shape {
+        (4, 384, 4, 80) if english => DtwModelPreset::TinyEn,
+        (4, 384, 4, 80) => DtwModelPreset::Tiny,
+        (6, 512, 6, 80) if english => DtwModelPreset::BaseEn,
+        (6, 512, 6, 80) => DtwModelPreset::Base,
+        (12, 768, 12, 80) if english => DtwModelPreset::SmallEn,
+        (12, 768, 12, 80) => DtwModelPreset::Small,
+        (24, 1024, 24, 80) if english => DtwModelPreset::MediumEn,
+        (24, 1024, 24, 80) => DtwModelPreset::Medium,
+        (32, 1280, 32, 80) => DtwModelPreset::LargeV2,
+        (32, 1280, 32, 128) => DtwModelPreset::LargeV3,
+        (32, 1280, 4, 128) => DtwModelPreset::LargeV3Turbo,
+        _ => return None,
+    })
 }
 
 /// A Silero voice activity detector in whisper.cpp's format. whisper-rs ignores the VAD
@@ -151,12 +216,17 @@ impl WhisperWorker {
         self.states.clear();
     }
 
-    /// Runs whisper over 16 kHz mono `pcm`. `cancel` stops it between encoder and decoder steps.
+    /// Runs one whisper window over 16 kHz mono `pcm` (at most 30 s), prompted with the
+    /// client's prompt followed by `context` (tokens decoded from the audio before this).
+    /// Where whisper would go on with a second window, it is stopped and the transcript marked
+    /// [`RawTranscript::unfinished`]: the caller decides where the next window starts.
+    /// `cancel` stops it between encoder and decoder steps.
     pub fn transcribe(
         &mut self,
         model: &WhisperModel,
         pcm: &[f32],
         options: &TranscribeOptions,
+        context: &[i32],
         cancel: &AtomicBool,
     ) -> Result<RawTranscript, SttError> {
         if !self.states.contains_key(&model.id) {
@@ -170,11 +240,22 @@ impl WhisperWorker {
             return Err(SttError::Engine("whisper state vanished".into()));
         };
 
-        let prompt_tokens = match options.prompt.as_deref() {
+        let mut prompt_tokens = match options.prompt.as_deref() {
             Some(prompt) => prompt_tokens(&model.context, prompt)?,
             None => Vec::new(),
         };
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 5 });
+        prompt_tokens.extend_from_slice(context);
+        let excess = prompt_tokens.len().saturating_sub(MAX_CONTEXT_TOKENS);
+        prompt_tokens.drain(..excess);
+        let strategy = match options.beam_size.unwrap_or(1) {
+            0 | 1 => SamplingStrategy::Greedy { best_of: 5 },
+            beam => SamplingStrategy::BeamSearch {
+                beam_size: i32::from(beam.min(super::MAX_BEAM_SIZE)),
+                patience: -1.0,
+            },
+        };
+        // With a beam, the fallback temperatures still sample best-of-5, as whisper does.
+        let mut params = FullParams::new(strategy);
         params.set_n_threads(self.threads);
         params.set_translate(options.task == Task::Translate);
         params.set_language(language_for(model, options));
@@ -182,7 +263,8 @@ impl WhisperWorker {
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_timestamps(false);
-        params.set_token_timestamps(options.word_timestamps);
+        // Token times are always wanted: they place each segment's start and end.
+        params.set_token_timestamps(true);
         params.set_temperature(options.temperature);
         if options.temperature > 0.0 {
             // A chosen temperature is used as is; 0 keeps whisper.cpp's fallback ladder.
@@ -193,9 +275,14 @@ impl WhisperWorker {
         }
         // NOTE: whisper-rs 0.16's safe abort callback is unsound (it never calls the closure),
         // so the raw callback reads the flag directly.
+        let encoder_runs = AtomicU32::new(0);
         unsafe {
             params.set_abort_callback(Some(abort_when_set));
             params.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
+            params.set_start_encoder_callback(Some(one_window_only));
+            params.set_start_encoder_callback_user_data(
+                &encoder_runs as *const AtomicU32 as *mut c_void,
+            );
         }
 
         let result = state.full(params, pcm);
@@ -203,8 +290,21 @@ impl WhisperWorker {
             return Err(SttError::Cancelled);
         }
         result.map_err(|e| SttError::Engine(format!("whisper_full: {e}")))?;
-        Ok(collect(model, state))
+        let mut raw = collect(model, state);
+        raw.unfinished = encoder_runs.load(Ordering::Relaxed) > 1;
+        Ok(raw)
     }
+}
+
+/// Lets whisper.cpp encode its first window only; a second call means it wanted to go on.
+unsafe extern "C" fn one_window_only(
+    _: *mut whisper_rs::whisper_rs_sys::whisper_context,
+    _: *mut whisper_rs::whisper_rs_sys::whisper_state,
+    runs: *mut c_void,
+) -> bool {
+    // SAFETY: the pointer is the `&AtomicU32` borrowed for the whole `full()` call.
+    let runs = unsafe { &*(runs as *const AtomicU32) };
+    runs.fetch_add(1, Ordering::Relaxed) == 0
 }
 
 unsafe extern "C" fn abort_when_set(flag: *mut c_void) -> bool {
@@ -234,7 +334,7 @@ fn prompt_tokens(context: &WhisperContext, prompt: &str) -> Result<Vec<i32>, Stt
     let mut tokens = context
         .tokenize(tail, tail.len() + 1)
         .map_err(|e| SttError::Engine(format!("tokenizing the prompt: {e}")))?;
-    let excess = tokens.len().saturating_sub(MAX_PROMPT_TOKENS);
+    let excess = tokens.len().saturating_sub(MAX_CONTEXT_TOKENS);
     tokens.drain(..excess);
     Ok(tokens)
 }
@@ -252,7 +352,7 @@ fn collect(model: &WhisperModel, state: &WhisperState) -> RawTranscript {
         .map(|segment| {
             let tokens = (0..segment.n_tokens())
                 .filter_map(|i| segment.get_token(i))
-                .map(|token| raw_token(&token, eot, beg))
+                .map(|token| raw_token(&token, eot, beg, model.aligned))
                 .collect();
             RawSegment {
                 t0: segment.start_timestamp(),
@@ -270,11 +370,13 @@ fn collect(model: &WhisperModel, state: &WhisperState) -> RawTranscript {
     RawTranscript {
         language: static_language_code(language),
         segments,
+        unfinished: false,
     }
 }
 
-fn raw_token(token: &WhisperToken<'_, '_>, eot: i32, beg: i32) -> RawToken {
+fn raw_token(token: &WhisperToken<'_, '_>, eot: i32, beg: i32, aligned: bool) -> RawToken {
     let data = token.token_data();
+    let aligned_at = (aligned && data.t_dtw >= 0).then_some(data.t_dtw);
     let id = data.id;
     let timestamp = (id >= beg).then(|| 2 * i64::from(id - beg));
     RawToken {
@@ -285,6 +387,7 @@ fn raw_token(token: &WhisperToken<'_, '_>, eot: i32, beg: i32) -> RawToken {
         t1: data.t1,
         is_control: id >= eot && timestamp.is_none(),
         timestamp,
+        aligned_at,
     }
 }
 
