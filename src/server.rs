@@ -92,7 +92,7 @@ fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
     let cpu = CpuBudget::new(config.thread_budget());
     AppState {
         stt: Transcriber::start(&inventory, config, &cpu, &metrics),
-        tts: start_tts(config, &cpu, &metrics),
+        tts: start_tts(config, inventory, &cpu, &metrics),
         api_keys: ApiKeys::new(&config.api_keys),
         max_upload_bytes: config.max_upload_bytes,
         max_input_chars: config.max_input_chars,
@@ -103,8 +103,14 @@ fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
 }
 
 /// espeak-ng (phonemes, and the fallback voice) and ONNX Runtime (Piper voices) are optional
-/// at start-up: whatever is missing is logged once, and speech-to-text keeps working.
-fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> Synthesizer {
+/// at start-up: whatever is missing is logged once, and speech-to-text keeps working. The
+/// voices are the ones the models scan found.
+fn start_tts(
+    config: &ServeConfig,
+    inventory: models::Inventory,
+    cpu: &CpuBudget,
+    metrics: &Arc<Metrics>,
+) -> Synthesizer {
     // Each synthesis worker runs its sessions on a transcription job's share of the threads.
     let plan = config.thread_plan();
     let espeak_ready = match locate_espeak_data(config) {
@@ -129,7 +135,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> S
     let (voices, loaded) = match tts::onnx::init_runtime(config.onnxruntime.as_deref()) {
         Ok(path) => {
             tracing::info!(library = %path.display(), "ONNX Runtime loaded");
-            let (voices, rejected) = tts::voice::find_voices(&config.models_dir);
+            let (voices, rejected) = (inventory.voices, inventory.rejected_voices);
             for (path, reason) in rejected {
                 tracing::warn!(path = %path.display(), "skipping voice: {reason}");
             }

@@ -322,7 +322,6 @@ pub fn list(models_dir: &Path) -> anyhow::Result<String> {
 /// [`list`] with any catalog.
 pub fn list_with(catalog: &Catalog, models_dir: &Path) -> String {
     let inventory = crate::models::scan(models_dir);
-    let (voices, rejected_voices) = crate::tts::voice::find_voices(models_dir);
 
     // (id, kind, size, path)
     let mut installed: Vec<(String, &str, u64, String)> = Vec::new();
@@ -339,7 +338,7 @@ pub fn list_with(catalog: &Catalog, models_dir: &Path) -> String {
             model.path.display().to_string(),
         ));
     }
-    for voice in &voices {
+    for voice in &inventory.voices {
         let size = std::fs::metadata(&voice.model_path).map_or(0, |m| m.len());
         let path = voice.model_path.display().to_string();
         installed.push((voice.id.clone(), "voice", size, path));
@@ -362,7 +361,11 @@ pub fn list_with(catalog: &Catalog, models_dir: &Path) -> String {
             let _ = writeln!(out, "  {id:width$}  {kind:7}  {size:>9}  {path}");
         }
     }
-    let rejected: Vec<_> = inventory.rejected.iter().chain(&rejected_voices).collect();
+    let rejected: Vec<_> = inventory
+        .rejected
+        .iter()
+        .chain(&inventory.rejected_voices)
+        .collect();
     if !rejected.is_empty() {
         let _ = writeln!(out, "Skipped:");
         for (path, reason) in rejected {

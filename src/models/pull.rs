@@ -271,7 +271,7 @@ fn installed_kinds(models_dir: &Path) -> Vec<ModelKind> {
     if !inventory.vad.is_empty() {
         kinds.push(ModelKind::Vad);
     }
-    if !crate::tts::voice::find_voices(models_dir).0.is_empty() {
+    if !inventory.voices.is_empty() {
         kinds.push(ModelKind::Voice);
     }
     kinds
