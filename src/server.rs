@@ -14,6 +14,7 @@ use crate::http::auth::ApiKeys;
 use crate::http::{AppState, router};
 use crate::metrics::Metrics;
 use crate::models;
+use crate::models::convert_cache::ConvertCache;
 use crate::stt::Transcriber;
 use crate::tts::{self, LoadedVoices, Synthesizer, VoiceCatalog};
 
@@ -82,7 +83,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
 
 fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
     crate::stt::whisper::install_log_bridge();
-    let inventory = models::scan(&config.models_dir);
+    let mut inventory = models::scan(&config.models_dir);
+    let cache = ConvertCache::new(config.convert_cache.as_deref(), &config.models_dir);
+    models::convert_cache::serve_sources(&mut inventory, &cache);
     if inventory.stt.is_empty() {
         tracing::warn!(
             dir = %config.models_dir.display(),

@@ -573,7 +573,8 @@ async fn a_pulled_model_is_served() {
     pull(&catalog, &["scripted"], dir.path(), &hub.options())
         .await
         .unwrap();
-    let listing = hearsay::models::catalog::list_with(&catalog, dir.path());
+    let cache = hearsay::models::convert_cache::ConvertCache::new(None, dir.path());
+    let listing = hearsay::models::listing::list_with(&catalog, dir.path(), &cache);
     assert!(listing.contains("installed"), "{listing}");
 
     let mut config = hearsay::ServeConfig::new(dir.path());

@@ -1,18 +1,23 @@
-//! What is installed: finds every model file under the models directory (whisper.cpp models,
-//! VAD models, Piper voices), validates each one before any engine sees it, and resolves the
-//! model names clients send.
+//! What is installed: finds every model under the models directory (whisper.cpp models, VAD
+//! models, Piper voices, faster-whisper and transformers checkpoints, which are served through
+//! the conversion cache), validates each one before any engine sees it, and resolves the model
+//! names clients send.
 
 pub mod catalog;
 pub mod convert;
+pub mod convert_cache;
 pub mod ggml;
+pub mod listing;
 pub mod pull;
 mod scan;
+pub mod sources;
 pub mod voice;
 
 use std::path::PathBuf;
 
 pub use ggml::{ModelFileError, VadModelInfo, WhisperModelInfo};
 pub use scan::{Inventory, MAX_SCAN_DEPTH, scan};
+pub use sources::SourceDir;
 pub use voice::{VoiceConfig, VoiceFile};
 
 /// OpenAI's speech-to-text model names; each resolves to the default installed model.
