@@ -135,14 +135,9 @@ pub(super) async fn download(
             return Ok(target);
         }
 
-        let mut request = client.get(&url);
+        let mut request = get(client, &url, options);
         if have > 0 {
             request = request.header(RANGE, format!("bytes={have}-"));
-        }
-        if let Some(token) = &options.token
-            && options.is_hub(&url)
-        {
-            request = request.bearer_auth(token);
         }
         let mut response = request.send().await.map_err(|e| classify(&url, e))?;
 
@@ -174,18 +169,7 @@ pub(super) async fn download(
                 restarted = true;
                 continue;
             }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                let hint = if options.token.is_some() {
-                    "check that HF_TOKEN is valid and may read this repository"
-                } else {
-                    "a gated or private repository needs HF_TOKEN set to an access token"
-                };
-                return Err(anyhow!("{url} answered {status}: {hint}").into());
-            }
-            StatusCode::NOT_FOUND => {
-                return Err(anyhow!("{url} answered {status}: the file is not there").into());
-            }
-            _ => return Err(anyhow!("{url} answered {status}").into()),
+            _ => return Err(status_error(&url, status, options).into()),
         };
         if let Some(length) = response.content_length()
             && start + length != file.size
@@ -257,6 +241,36 @@ pub(super) async fn download(
         install(hasher, file, &part, &target)?;
         report_done(file, &target, options);
         return Ok(target);
+    }
+}
+
+/// A GET of `url` (already resolved), with the token when it goes to the hub.
+pub(super) fn get(
+    client: &reqwest::Client,
+    url: &str,
+    options: &PullOptions,
+) -> reqwest::RequestBuilder {
+    let request = client.get(url);
+    match &options.token {
+        Some(token) if options.is_hub(url) => request.bearer_auth(token),
+        _ => request,
+    }
+}
+
+/// What an unexpected answer means, in one line.
+pub(super) fn status_error(url: &str, status: StatusCode, options: &PullOptions) -> anyhow::Error {
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            let hint = if options.token.is_some() {
+                "check that HF_TOKEN is valid and may read this repository"
+            } else {
+                "the repository does not exist, or it is gated or private and needs HF_TOKEN \
+                 set to an access token"
+            };
+            anyhow!("{url} answered {status}: {hint}")
+        }
+        StatusCode::NOT_FOUND => anyhow!("{url} answered {status}: it is not there"),
+        _ => anyhow!("{url} answered {status}"),
     }
 }
 

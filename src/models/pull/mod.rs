@@ -1,4 +1,5 @@
-//! `hearsay pull`: downloads catalog models into the models directory.
+//! `hearsay pull`: downloads catalog models into the models directory, and converts Whisper
+//! repositories named by their Hugging Face id ([`repo`]).
 //!
 //! Each file is downloaded to `FILE.part` beside its final name, resumed with a `Range` request
 //! after an interruption, checked against the catalog's size and sha256, synced to disk and only
@@ -11,7 +12,9 @@
 //! another host, such as the CDN that serves the bytes).
 
 mod download;
+mod hub_repo;
 mod options;
+mod repo;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,7 +23,9 @@ use anyhow::{Context, anyhow, bail};
 
 use super::catalog::{Catalog, CatalogFile, CatalogModel, ModelKind, human_size};
 use download::{FetchError, client, download, sha256_file};
+use hub_repo::RepoRef;
 pub use options::{HF_DEFAULT_ENDPOINT, PullOptions};
+pub use repo::STAGING_DIR_NAME;
 
 /// What `pull` did for one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +42,38 @@ pub struct PullReport {
     pub paths: Vec<PathBuf>,
 }
 
-/// `hearsay pull NAME…`: installs each named model from the built-in catalog into
-/// `models_dir`, with the hub settings from the environment.
+/// `hearsay pull NAME…`: installs each named model from the built-in catalog, or each named
+/// Hugging Face repository (`OWNER/NAME`), into `models_dir`, with the hub settings from the
+/// environment.
 pub async fn pull(names: &[String], models_dir: &Path) -> anyhow::Result<()> {
     let catalog = Catalog::builtin()?;
     pull_with(catalog, names, models_dir, &PullOptions::from_env()).await?;
     Ok(())
+}
+
+/// What a name on the command line asks for.
+enum Wanted<'a> {
+    Catalog(&'a CatalogModel),
+    Repo(RepoRef),
+}
+
+impl Wanted<'_> {
+    /// Names that ask for the same thing have the same key.
+    fn key(&self) -> String {
+        match self {
+            Wanted::Catalog(model) => model.id.clone(),
+            Wanted::Repo(repo) => format!("{}@{}", repo.id(), repo.revision),
+        }
+    }
+}
+
+/// The kind of model `name` asks for: a catalog model's, and a repository's is whisper.
+fn kind_of(catalog: &Catalog, name: &str) -> Option<ModelKind> {
+    match (catalog.get(name), RepoRef::parse(name)) {
+        (Some(model), _) => Some(model.kind),
+        (None, Some(Ok(_))) => Some(ModelKind::Whisper),
+        _ => None,
+    }
 }
 
 /// [`pull`] with any catalog and options. Every name is checked before anything is
@@ -56,13 +87,23 @@ pub async fn pull_with(
     if names.is_empty() {
         bail!("name at least one model to pull; `hearsay models` lists the catalog");
     }
-    let mut models: Vec<&CatalogModel> = Vec::new();
+    let mut wanted: Vec<Wanted> = Vec::new();
     let mut unknown = Vec::new();
     for name in names {
-        match catalog.get(name) {
-            Some(model) if !models.iter().any(|m| m.id == model.id) => models.push(model),
-            Some(_) => {}
-            None => unknown.push(unknown_line(catalog, name)),
+        let item = match (catalog.get(name), RepoRef::parse(name)) {
+            (Some(model), _) => Wanted::Catalog(model),
+            (None, Some(Ok(repo))) => Wanted::Repo(repo),
+            (None, Some(Err(reason))) => {
+                unknown.push(reason);
+                continue;
+            }
+            (None, None) => {
+                unknown.push(unknown_line(catalog, name));
+                continue;
+            }
+        };
+        if !wanted.iter().any(|w| w.key() == item.key()) {
+            wanted.push(item);
         }
     }
     if !unknown.is_empty() {
@@ -78,12 +119,26 @@ pub async fn pull_with(
     let client = client(options)?;
 
     let mut reports = Vec::new();
-    for (index, model) in models.iter().enumerate() {
+    for (index, item) in wanted.iter().enumerate() {
+        let model = match item {
+            Wanted::Repo(repo) => {
+                reports.push(repo::pull_repo(&client, repo, models_dir, options).await?);
+                continue;
+            }
+            Wanted::Catalog(model) => model,
+        };
         match pull_model(&client, model, models_dir, options).await {
             Ok(report) => reports.push(report),
             Err(FetchError::Unreachable { host, detail }) => {
+                let rest: Vec<&CatalogModel> = wanted[index..]
+                    .iter()
+                    .filter_map(|w| match w {
+                        Wanted::Catalog(model) => Some(*model),
+                        Wanted::Repo(_) => None,
+                    })
+                    .collect();
                 return Err(Offline {
-                    help: offline_help(&host, &detail, &models[index..], models_dir),
+                    help: offline_help(&host, &detail, &rest, models_dir),
                     host,
                 }
                 .into());
@@ -148,11 +203,7 @@ pub async fn pull_missing_with(
     let installed = installed_kinds(models_dir);
     let wanted: Vec<String> = names
         .iter()
-        .filter(|name| {
-            catalog
-                .get(name)
-                .is_none_or(|model| !installed.contains(&model.kind))
-        })
+        .filter(|name| kind_of(catalog, name).is_none_or(|kind| !installed.contains(&kind)))
         .cloned()
         .collect();
     if wanted.is_empty() {
@@ -186,7 +237,7 @@ pub async fn pull_missing_with(
 fn installed_kinds(models_dir: &Path) -> Vec<ModelKind> {
     let inventory = super::scan(models_dir);
     let mut kinds = Vec::new();
-    if !inventory.stt.is_empty() {
+    if !inventory.stt.is_empty() || !inventory.sources.is_empty() {
         kinds.push(ModelKind::Whisper);
     }
     if !inventory.vad.is_empty() {
@@ -202,11 +253,14 @@ fn installed_kinds(models_dir: &Path) -> Vec<ModelKind> {
 fn offline_note(catalog: &Catalog, wanted: &[String], host: &str, models_dir: &Path) -> String {
     let what: Vec<&str> = wanted
         .iter()
-        .filter_map(|name| catalog.get(name))
-        .map(|model| match model.kind {
-            ModelKind::Whisper => "a whisper.cpp ggml-*.bin",
-            ModelKind::Vad => "a whisper.cpp Silero VAD ggml-silero-*.bin",
-            ModelKind::Voice => "a Piper voice (NAME.onnx with NAME.onnx.json)",
+        .filter_map(|name| Some((kind_of(catalog, name)?, RepoRef::parse(name).is_some())))
+        .map(|kind| match kind {
+            (ModelKind::Whisper, true) => {
+                "a Whisper model (a whisper.cpp .bin, or a faster-whisper or transformers directory)"
+            }
+            (ModelKind::Whisper, false) => "a whisper.cpp ggml-*.bin",
+            (ModelKind::Vad, _) => "a whisper.cpp Silero VAD ggml-silero-*.bin",
+            (ModelKind::Voice, _) => "a Piper voice (NAME.onnx with NAME.onnx.json)",
         })
         .collect();
     format!(
