@@ -5,6 +5,7 @@
 //! half a download). The checkpoint is then converted into `NAME.bin` and the download removed.
 
 use std::fmt::Write as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
@@ -277,10 +278,19 @@ impl Fetcher<'_> {
         if is_complete(&self.dir.join(&file.name), file).await? {
             return Ok(());
         }
+        let wanted = convert::CTRANSLATE2_PREFIX_BYTES;
+        // An interrupted download has the header already.
+        let partial = self.dir.join(format!("{}.part", file.name));
+        if let Ok(mut part) = std::fs::File::open(&partial) {
+            let mut prefix = vec![0u8; wanted];
+            if part.read_exact(&mut prefix).is_ok() {
+                return convert::check_ctranslate2_prefix(&prefix)
+                    .map_err(|e| Stop::NotWhisper(e.to_string()));
+            }
+        }
         let url = self
             .options
             .resolve_url(&self.repo.file_url(self.commit, &file.name));
-        let wanted = convert::CTRANSLATE2_PREFIX_BYTES;
         let mut response = get(self.client, &url, self.options)
             .header(RANGE, format!("bytes=0-{}", wanted - 1))
             .send()
