@@ -20,7 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the OpenAI audio API over HTTP.
     Serve(Box<ServeConfig>),
-    /// Download models from the built-in catalog into the models directory.
+    /// Download models from the built-in catalog, or convert a Whisper repository from
+    /// Hugging Face (`OWNER/NAME`), into the models directory.
     Pull(PullArgs),
     /// List installed models and what the catalog can pull.
     Models(ModelsArgs),
@@ -44,7 +45,8 @@ pub struct ConvertArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PullArgs {
     /// Catalog ids (`hearsay models` lists them), e.g. base.en, large-v3-turbo-q8_0,
-    /// en_US-lessac-medium.
+    /// en_US-lessac-medium; or Hugging Face repository ids of Whisper models, e.g.
+    /// Systran/faster-whisper-small or openai/whisper-small@main, converted into NAME.bin.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 
