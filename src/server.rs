@@ -89,7 +89,8 @@ fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
     if inventory.stt.is_empty() {
         tracing::warn!(
             dir = %config.models_dir.display(),
-            "no speech-to-text model installed: put a whisper.cpp ggml `*.bin` file there"
+            "no speech-to-text model installed: put a whisper.cpp ggml `*.bin` file or a \
+             faster-whisper model directory there, or run `hearsay pull`"
         );
     }
     let cpu = CpuBudget::new(config.thread_budget());

@@ -34,8 +34,10 @@ pub const OPENAI_STT_MODELS: &[&str] = &[
 /// A validated whisper.cpp model file.
 #[derive(Debug, Clone)]
 pub struct SttModelFile {
-    /// The file stem, which is the model id clients use.
+    /// The model id clients use: the file stem, or for a converted directory its name or
+    /// Hugging Face repository id.
     pub id: String,
+    /// The file whisper.cpp loads (for a converted directory, its entry in the cache).
     pub path: PathBuf,
     pub info: WhisperModelInfo,
 }
