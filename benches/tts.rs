@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use common::{Target, report, skipped};
 use hearsay::audio::encode::{OutputFormat, StreamEncoder};
+use hearsay::models::VoiceConfig;
 use hearsay::tts::onnx::PiperSession;
-use hearsay::tts::voice::{VoiceConfig, to_i16};
+use hearsay::tts::samples::to_i16;
 use hearsay::tts::{espeak, phonemes};
 
 const TEXT: &str = "The quick brown fox jumps over the lazy dog. A journey of a thousand miles \

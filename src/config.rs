@@ -20,7 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the OpenAI audio API over HTTP.
     Serve(Box<ServeConfig>),
-    /// Download models from the built-in catalog into the models directory.
+    /// Download models from the built-in catalog, or convert a Whisper repository from
+    /// Hugging Face (`OWNER/NAME`), into the models directory.
     Pull(PullArgs),
     /// List installed models and what the catalog can pull.
     Models(ModelsArgs),
@@ -44,7 +45,8 @@ pub struct ConvertArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PullArgs {
     /// Catalog ids (`hearsay models` lists them), e.g. base.en, large-v3-turbo-q8_0,
-    /// en_US-lessac-medium.
+    /// en_US-lessac-medium; or Hugging Face repository ids of Whisper models, e.g.
+    /// Systran/faster-whisper-small or openai/whisper-small@main, converted into NAME.bin.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 
@@ -68,7 +70,12 @@ pub struct ModelsArgs {
     #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
     pub models_dir: PathBuf,
 
-    /// TOML file whose `models-dir` applies unless the flag or variable is given.
+    /// Where converted model directories are cached (see `hearsay serve --help`).
+    #[arg(long, env = "HEARSAY_CONVERT_CACHE", value_name = "DIR")]
+    pub convert_cache: Option<PathBuf>,
+
+    /// TOML file whose `models-dir` and `convert-cache` apply unless the flag or variable is
+    /// given.
     #[arg(long, env = "HEARSAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -93,9 +100,17 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_PORT", default_value_t = 8000)]
     pub port: u16,
 
-    /// Directory holding the models (whisper.cpp `*.bin` files).
+    /// Directory holding the models (whisper.cpp `*.bin` files, Piper voices, faster-whisper
+    /// and transformers Whisper directories).
     #[arg(long, env = "HEARSAY_MODELS_DIR", default_value = "./models")]
     pub models_dir: PathBuf,
+
+    /// A directory of its own for the whisper.cpp files converted from faster-whisper and
+    /// transformers directories in the models directory. Defaults to
+    /// `<models-dir>/.hearsay-cache`, or `$XDG_CACHE_HOME/hearsay/converted` when the models
+    /// directory cannot be written.
+    #[arg(long, env = "HEARSAY_CONVERT_CACHE", value_name = "DIR")]
+    pub convert_cache: Option<PathBuf>,
 
     /// Installed speech-to-text model that OpenAI names such as `whisper-1` resolve to.
     /// Defaults to the only one installed, otherwise the first by name.

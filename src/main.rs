@@ -32,9 +32,13 @@ async fn main() -> ExitCode {
         })
         .await
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the conversion panicked"))),
-        Command::Models(args) => hearsay::models::catalog::list(&args.models_dir).map(|listing| {
-            print!("{listing}");
-        }),
+        Command::Models(args) => {
+            hearsay::models::listing::list(&args.models_dir, args.convert_cache.as_deref()).map(
+                |listing| {
+                    print!("{listing}");
+                },
+            )
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ use crate::http::auth::ApiKeys;
 use crate::http::{AppState, router};
 use crate::metrics::Metrics;
 use crate::models;
+use crate::models::convert_cache::ConvertCache;
 use crate::stt::Transcriber;
 use crate::tts::{self, LoadedVoices, Synthesizer, VoiceCatalog};
 
@@ -82,17 +83,20 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
 
 fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
     crate::stt::whisper::install_log_bridge();
-    let inventory = models::scan(&config.models_dir);
+    let mut inventory = models::scan(&config.models_dir);
+    let cache = ConvertCache::new(config.convert_cache.as_deref(), &config.models_dir);
+    models::convert_cache::serve_sources(&mut inventory, &cache);
     if inventory.stt.is_empty() {
         tracing::warn!(
             dir = %config.models_dir.display(),
-            "no speech-to-text model installed: put a whisper.cpp ggml `*.bin` file there"
+            "no speech-to-text model installed: put a whisper.cpp ggml `*.bin` file or a \
+             faster-whisper model directory there, or run `hearsay pull`"
         );
     }
     let cpu = CpuBudget::new(config.thread_budget());
     AppState {
         stt: Transcriber::start(&inventory, config, &cpu, &metrics),
-        tts: start_tts(config, &cpu, &metrics),
+        tts: start_tts(config, inventory, &cpu, &metrics),
         api_keys: ApiKeys::new(&config.api_keys),
         max_upload_bytes: config.max_upload_bytes,
         max_input_chars: config.max_input_chars,
@@ -103,8 +107,14 @@ fn build_state(config: &ServeConfig, metrics: Arc<Metrics>) -> AppState {
 }
 
 /// espeak-ng (phonemes, and the fallback voice) and ONNX Runtime (Piper voices) are optional
-/// at start-up: whatever is missing is logged once, and speech-to-text keeps working.
-fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> Synthesizer {
+/// at start-up: whatever is missing is logged once, and speech-to-text keeps working. The
+/// voices are the ones the models scan found.
+fn start_tts(
+    config: &ServeConfig,
+    inventory: models::Inventory,
+    cpu: &CpuBudget,
+    metrics: &Arc<Metrics>,
+) -> Synthesizer {
     // Each synthesis worker runs its sessions on a transcription job's share of the threads.
     let plan = config.thread_plan();
     let espeak_ready = match locate_espeak_data(config) {
@@ -129,7 +139,7 @@ fn start_tts(config: &ServeConfig, cpu: &CpuBudget, metrics: &Arc<Metrics>) -> S
     let (voices, loaded) = match tts::onnx::init_runtime(config.onnxruntime.as_deref()) {
         Ok(path) => {
             tracing::info!(library = %path.display(), "ONNX Runtime loaded");
-            let (voices, rejected) = tts::voice::find_voices(&config.models_dir);
+            let (voices, rejected) = (inventory.voices, inventory.rejected_voices);
             for (path, reason) in rejected {
                 tracing::warn!(path = %path.display(), "skipping voice: {reason}");
             }

@@ -243,3 +243,21 @@ fn without_a_file_nothing_changes() {
     );
     assert!(text.contains("\n# api-key is not set\n"), "{text}");
 }
+
+#[test]
+fn convert_cache_comes_from_the_file_for_serve_and_models() {
+    let (_dir, path) = write_config("convert-cache = \"/var/cache/hearsay\"\n");
+    for command in ["serve", "models"] {
+        let loaded = load(["hearsay", command, "--config", path.to_str().unwrap()]).unwrap();
+        let setting = match &loaded.cli.command {
+            Command::Serve(config) => config.convert_cache.clone(),
+            Command::Models(args) => args.convert_cache.clone(),
+            _ => panic!("not {command}"),
+        };
+        assert_eq!(
+            setting,
+            Some(PathBuf::from("/var/cache/hearsay")),
+            "{command}"
+        );
+    }
+}

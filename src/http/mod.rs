@@ -55,7 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/audio/speech", post(speech::create_speech))
         .route("/models", get(models::list_models))
-        .route("/models/{id}", get(models::get_model));
+        .route("/models/{*id}", get(models::get_model));
     Router::new()
         .route("/health", get(models::health))
         .route("/ready", get(models::ready))

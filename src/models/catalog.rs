@@ -10,8 +10,6 @@
 //! id: whisper and VAD models as `ID.bin`, voices as `ID.onnx` plus `ID.onnx.json`.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -312,92 +310,6 @@ pub fn human_size(bytes: u64) -> String {
     } else {
         format!("{bytes} B")
     }
-}
-
-/// `hearsay models`: what is installed in `models_dir`, then the built-in catalog.
-pub fn list(models_dir: &Path) -> anyhow::Result<String> {
-    Ok(list_with(Catalog::builtin()?, models_dir))
-}
-
-/// [`list`] with any catalog.
-pub fn list_with(catalog: &Catalog, models_dir: &Path) -> String {
-    let inventory = crate::models::scan(models_dir);
-    let (voices, rejected_voices) = crate::tts::voice::find_voices(models_dir);
-
-    // (id, kind, size, path)
-    let mut installed: Vec<(String, &str, u64, String)> = Vec::new();
-    for model in &inventory.stt {
-        let path = model.path.display().to_string();
-        installed.push((model.id.clone(), "whisper", model.info.file_bytes, path));
-    }
-    for model in &inventory.vad {
-        let size = std::fs::metadata(&model.path).map_or(0, |m| m.len());
-        installed.push((
-            model.id.clone(),
-            "vad",
-            size,
-            model.path.display().to_string(),
-        ));
-    }
-    for voice in &voices {
-        let size = std::fs::metadata(&voice.model_path).map_or(0, |m| m.len());
-        let path = voice.model_path.display().to_string();
-        installed.push((voice.id.clone(), "voice", size, path));
-    }
-
-    let mut out = String::new();
-    let _ = writeln!(out, "Installed in {}:", models_dir.display());
-    if installed.is_empty() {
-        let _ = writeln!(out, "  (none)");
-    } else {
-        let width = installed
-            .iter()
-            .map(|m| m.0.len())
-            .max()
-            .unwrap_or(0)
-            .max(2);
-        let _ = writeln!(out, "  {:width$}  {:7}  {:>9}  FILE", "ID", "KIND", "SIZE");
-        for (id, kind, size, path) in &installed {
-            let size = human_size(*size);
-            let _ = writeln!(out, "  {id:width$}  {kind:7}  {size:>9}  {path}");
-        }
-    }
-    let rejected: Vec<_> = inventory.rejected.iter().chain(&rejected_voices).collect();
-    if !rejected.is_empty() {
-        let _ = writeln!(out, "Skipped:");
-        for (path, reason) in rejected {
-            let _ = writeln!(out, "  {}: {reason}", path.display());
-        }
-    }
-
-    let _ = writeln!(out);
-    let _ = writeln!(out, "Catalog (install with `hearsay pull ID`):");
-    let width = catalog
-        .models()
-        .iter()
-        .map(|m| m.id.len())
-        .max()
-        .unwrap_or(0)
-        .max(2);
-    let _ = writeln!(out, "  {:width$}  {:7}  {:>9}", "ID", "KIND", "SIZE");
-    for model in catalog.models() {
-        let legacy = format!("ggml-{}", model.id);
-        let status = if installed.iter().any(|m| m.0 == model.id) {
-            "installed".to_string()
-        } else if model.kind != ModelKind::Voice && installed.iter().any(|m| m.0 == legacy) {
-            format!("installed as {legacy}")
-        } else {
-            String::new()
-        };
-        let line = format!(
-            "  {:width$}  {:7}  {:>9}  {status}",
-            model.id,
-            model.kind.as_str(),
-            human_size(model.size())
-        );
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    out
 }
 
 #[cfg(test)]

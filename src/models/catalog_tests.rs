@@ -114,22 +114,6 @@ fn invalid_catalogs_are_refused_with_a_reason() {
 }
 
 #[test]
-fn list_marks_installed_models() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = Catalog::builtin().unwrap();
-    let text = list_with(catalog, dir.path());
-    assert!(text.contains("(none)"), "{text}");
-    assert!(text.contains("large-v3-turbo-q8_0"), "{text}");
-    assert!(!text.contains("installed\n"), "{text}");
-
-    // A file that is not a model is reported as skipped, not installed.
-    std::fs::write(dir.path().join("tiny.bin"), b"not a model").unwrap();
-    let text = list_with(catalog, dir.path());
-    assert!(text.contains("Skipped:"), "{text}");
-    assert!(!text.contains("installed\n"), "{text}");
-}
-
-#[test]
 fn sizes_read_like_the_hub() {
     assert_eq!(human_size(885_098), "885.1 kB");
     assert_eq!(human_size(77_691_713), "77.7 MB");

@@ -1,14 +1,24 @@
-//! What is installed: finds model files under the models directory, validates each one
-//! before any engine sees it, and resolves the model names clients send.
+//! What is installed: finds every model under the models directory (whisper.cpp models, VAD
+//! models, Piper voices, faster-whisper and transformers checkpoints, which are served through
+//! the conversion cache), validates each one before any engine sees it, and resolves the model
+//! names clients send.
 
 pub mod catalog;
 pub mod convert;
+pub mod convert_cache;
 pub mod ggml;
+pub mod listing;
 pub mod pull;
+mod scan;
+pub mod sources;
+pub mod voice;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use ggml::{ModelFileError, VadModelInfo, WhisperModelInfo};
+pub use scan::{Inventory, MAX_SCAN_DEPTH, scan};
+pub use sources::SourceDir;
+pub use voice::{VoiceConfig, VoiceFile};
 
 /// OpenAI's speech-to-text model names; each resolves to the default installed model.
 pub const OPENAI_STT_MODELS: &[&str] = &[
@@ -21,14 +31,13 @@ pub const OPENAI_STT_MODELS: &[&str] = &[
     "gpt-4o-transcribe-diarize",
 ];
 
-/// Directory levels searched below the models directory.
-pub const MAX_SCAN_DEPTH: usize = 4;
-
 /// A validated whisper.cpp model file.
 #[derive(Debug, Clone)]
 pub struct SttModelFile {
-    /// The file stem, which is the model id clients use.
+    /// The model id clients use: the file stem, or for a converted directory its name or
+    /// Hugging Face repository id.
     pub id: String,
+    /// The file whisper.cpp loads (for a converted directory, its entry in the cache).
     pub path: PathBuf,
     pub info: WhisperModelInfo,
 }
@@ -39,78 +48,6 @@ pub struct VadModelFile {
     pub id: String,
     pub path: PathBuf,
     pub info: VadModelInfo,
-}
-
-/// Everything found by [`scan`], sorted by id.
-#[derive(Debug, Default)]
-pub struct Inventory {
-    pub stt: Vec<SttModelFile>,
-    pub vad: Vec<VadModelFile>,
-    /// Files that looked like models but failed validation, with the reason.
-    pub rejected: Vec<(PathBuf, String)>,
-}
-
-/// Finds and validates every `*.bin` under `dir`. A bad file is logged and skipped; it never
-/// reaches whisper.cpp, which aborts the process on some malformed files.
-pub fn scan(dir: &Path) -> Inventory {
-    let files = files_with_extension(dir, "bin");
-
-    let mut inventory = Inventory::default();
-    for path in files {
-        let Some(id) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
-            continue;
-        };
-        let taken =
-            inventory.stt.iter().any(|m| m.id == id) || inventory.vad.iter().any(|m| m.id == id);
-        if taken {
-            let reason = format!("another model already has the id `{id}`");
-            tracing::warn!(path = %path.display(), "skipping model file: {reason}");
-            inventory.rejected.push((path, reason));
-            continue;
-        }
-        match ggml::validate_whisper_model(&path) {
-            Ok(info) => inventory.stt.push(SttModelFile { id, path, info }),
-            Err(whisper_error) => match ggml::validate_vad_model(&path) {
-                Ok(info) => inventory.vad.push(VadModelFile { id, path, info }),
-                Err(_) => {
-                    let reason = whisper_error.to_string();
-                    tracing::warn!(path = %path.display(), "skipping model file: {reason}");
-                    inventory.rejected.push((path, reason));
-                }
-            },
-        }
-    }
-    inventory.stt.sort_by(|a, b| a.id.cmp(&b.id));
-    inventory.vad.sort_by(|a, b| a.id.cmp(&b.id));
-    inventory
-}
-
-/// Every regular file under `dir` (up to [`MAX_SCAN_DEPTH`] levels down) whose extension is
-/// `extension`, sorted by path. Links to files are followed; links to directories are not, so
-/// a link loop cannot trap the scan.
-pub fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, extension: &str, depth: usize, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            if file_type.is_dir() {
-                if depth < MAX_SCAN_DEPTH {
-                    walk(&path, extension, depth + 1, out);
-                }
-            } else if path.extension().is_some_and(|ext| ext == extension) && path.is_file() {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(dir, extension, 0, &mut files);
-    files.sort();
-    files
 }
 
 /// Resolves the `model` a client sends to an installed speech-to-text model id.

@@ -7,8 +7,8 @@ pub mod espeak;
 pub mod onnx;
 pub mod phonemes;
 mod pool;
+pub mod samples;
 mod service;
-pub mod voice;
 pub mod voices;
 
 pub use pool::LoadedVoices;

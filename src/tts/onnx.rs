@@ -269,7 +269,7 @@ impl PiperSession {
 
     /// Synthesizes one sentence: phoneme `ids` (with piper's `^ _ … $` framing), `scales` =
     /// `[noise_scale, length_scale, noise_w]`, and a speaker id exactly when the model takes
-    /// one. Returns the model's raw float samples (see [`super::voice::to_i16`]).
+    /// one. Returns the model's raw float samples (see [`super::samples::to_i16`]).
     pub fn infer(
         &mut self,
         ids: &[i64],

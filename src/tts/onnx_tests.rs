@@ -7,7 +7,8 @@
 //! with k restarting at every id.
 
 use super::*;
-use crate::tts::voice::{VoiceConfig, to_i16};
+use crate::models::VoiceConfig;
+use crate::tts::samples::to_i16;
 use std::process::Command;
 use std::sync::OnceLock;
 

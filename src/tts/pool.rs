@@ -12,12 +12,13 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::onnx::PiperSession;
-use super::voice::{VoiceFile, to_i16};
+use super::samples::to_i16;
 use super::{ResolvedVoice, SpeechJob, TtsError, espeak, phonemes};
 use crate::audio::encode::StreamEncoder;
 use crate::config::ThreadPlan;
 use crate::cpu::CpuBudget;
 use crate::metrics::{Engine, Metrics};
+use crate::models::VoiceFile;
 
 /// Encoded audio as it is produced; the channel closes after the last chunk or an error.
 pub type Chunks = mpsc::Receiver<Result<Bytes, TtsError>>;

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::voice::VoiceFile;
 use super::{OPENAI_TTS_MODELS, OPENAI_VOICES};
+use crate::models::VoiceFile;
 
 /// The espeak-ng voice used when no Piper voice is installed.
 pub const FALLBACK_ESPEAK_VOICE: &str = "en-us";

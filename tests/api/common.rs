@@ -89,6 +89,35 @@ fn python() -> PathBuf {
     }
 }
 
+/// The real faster-whisper tiny.en (CTranslate2) directory that `scripts/get_real_assets.sh`
+/// fetches: under `$HEARSAY_REAL_ASSETS`, else `~/.cache/hearsay/real-assets`. A test that
+/// needs it fails without it, never passes silently.
+pub fn real_tiny_en() -> PathBuf {
+    let assets = std::env::var_os("HEARSAY_REAL_ASSETS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/hearsay/real-assets"))
+        })
+        .expect("HEARSAY_REAL_ASSETS or HOME is set");
+    let dir = assets.join("ct2/tiny.en");
+    assert!(
+        [
+            "config.json",
+            "model.bin",
+            "tokenizer.json",
+            "vocabulary.txt"
+        ]
+        .iter()
+        .all(|name| dir.join(name).is_file()),
+        "the real faster-whisper tiny.en is missing from {}: run scripts/get_real_assets.sh",
+        dir.display()
+    );
+    dir
+}
+
+/// The size of whisper.cpp's own `ggml-tiny.en.bin`, which converting the real tiny.en matches.
+pub const GGML_TINY_EN_BYTES: u64 = 77_704_715;
+
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(root().join("tests/fixtures").join(name))
         .unwrap_or_else(|e| panic!("fixture {name}: {e}"))

@@ -1,6 +1,7 @@
 //! HTTP tests against the real server on an ephemeral port, with generated models.
 
 mod common;
+mod converted;
 mod errors;
 mod formats;
 mod load;

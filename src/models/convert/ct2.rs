@@ -43,6 +43,42 @@ pub fn open(dir: &Path) -> Result<Source, ConvertError> {
     })
 }
 
+/// Bytes of `model.bin` that [`check_prefix`] needs: the version and the spec name.
+pub const PREFIX_BYTES: usize = 64;
+
+/// Checks the first bytes of a `model.bin` (up to [`PREFIX_BYTES`]): a CTranslate2 container
+/// holding a Whisper model, so that a download can stop before the weights.
+pub fn check_prefix(prefix: &[u8]) -> Result<(), ConvertError> {
+    let not_ct2 = || ConvertError::NotAModel("model.bin is not a CTranslate2 model".into());
+    let version = prefix
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(not_ct2)?;
+    if version == 0 || version > MAX_VERSION {
+        return Err(not_ct2());
+    }
+    if version < 2 {
+        // No spec name before version 2: the conversion decides.
+        return Ok(());
+    }
+    let len = prefix
+        .get(4..6)
+        .and_then(|b| b.try_into().ok())
+        .map(u16::from_le_bytes)
+        .ok_or_else(not_ct2)? as usize;
+    let name = prefix.get(6..6 + len).ok_or_else(not_ct2)?;
+    let name = name.strip_suffix(&[0]).unwrap_or(name);
+    if name == b"WhisperSpec" {
+        Ok(())
+    } else {
+        Err(ConvertError::Unsupported(format!(
+            "a CTranslate2 `{}` model (only Whisper models can be converted)",
+            String::from_utf8_lossy(name)
+        )))
+    }
+}
+
 /// Reads the variable table of `model.bin`, skipping the data.
 fn read_variables(
     mut file: BufReader<File>,
@@ -392,4 +428,34 @@ fn read_vocabulary(dir: &Path) -> Result<Vec<Option<String>>, ConvertError> {
     // One token per line, each line ended by '\n'; the multilingual empty token is a blank line.
     let body = text.strip_suffix('\n').unwrap_or(&text);
     Ok(body.split('\n').map(|t| Some(t.to_string())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefix(version: u32, spec: &str) -> Vec<u8> {
+        let mut bytes = version.to_le_bytes().to_vec();
+        bytes.extend(((spec.len() + 1) as u16).to_le_bytes());
+        bytes.extend(spec.as_bytes());
+        bytes.push(0);
+        bytes.extend(3u32.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn the_prefix_tells_whisper_from_other_ctranslate2_models() {
+        assert!(check_prefix(&prefix(6, "WhisperSpec")).is_ok());
+        let other = check_prefix(&prefix(6, "TransformerDecoderModelSpec")).unwrap_err();
+        assert!(
+            other.to_string().contains("`TransformerDecoderModelSpec`"),
+            "{other}"
+        );
+        assert!(check_prefix(&prefix(99, "WhisperSpec")).is_err());
+        assert!(check_prefix(b"{\"a\"").is_err());
+        assert!(check_prefix(&[6, 0, 0]).is_err());
+        assert!(check_prefix(&prefix(6, "WhisperSpec")[..10]).is_err());
+        // Version 1 has no spec name: the conversion decides.
+        assert!(check_prefix(&1u32.to_le_bytes()).is_ok());
+    }
 }

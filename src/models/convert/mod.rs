@@ -15,6 +15,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::ggml::{self, ModelFileError, WhisperModelInfo};
+pub use ct2::{PREFIX_BYTES as CTRANSLATE2_PREFIX_BYTES, check_prefix as check_ctranslate2_prefix};
 use tensor::{Part, TensorReader};
 
 /// The formats `hearsay convert` reads.

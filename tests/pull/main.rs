@@ -1,181 +1,18 @@
-//! `hearsay pull` against a local stand-in for the Hugging Face hub: no test touches the real
-//! network. The stand-in serves generated files, answers `Range` requests, can cut a body
-//! halfway or ignore ranges, and records every request.
+//! `hearsay pull` against a local stand-in for the Hugging Face hub ([`hub`]): no test touches
+//! the real network. Catalog models here, Hugging Face repository ids in [`repo`].
 
 #[allow(dead_code)]
-#[path = "api/common.rs"]
+#[path = "../api/common.rs"]
 mod common;
+mod hub;
+mod repo;
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::Response;
 use hearsay::models::catalog::{Catalog, CatalogFile, CatalogModel, ModelKind};
 use hearsay::models::pull::{PullOptions, PullOutcome, PullReport, pull_missing_with, pull_with};
-use sha2::{Digest, Sha256};
-
-#[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    range: Option<String>,
-    authorization: Option<String>,
-}
-
-#[derive(Default)]
-struct Hub {
-    files: Mutex<HashMap<String, Vec<u8>>>,
-    seen: Mutex<Vec<Seen>>,
-    /// Send this many bytes of the next body, then drop the connection.
-    cut_next_after: Mutex<Option<usize>>,
-    ignore_range: AtomicBool,
-}
-
-impl Hub {
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-struct StandIn {
-    hub: Arc<Hub>,
-    url: String,
-}
-
-impl StandIn {
-    async fn start() -> Self {
-        let hub = Arc::new(Hub::default());
-        let app = axum::Router::new()
-            .fallback(serve_file)
-            .with_state(hub.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { hub, url }
-    }
-
-    /// Serves `bytes` at the path that `https://huggingface.co/…` catalog URLs map to.
-    fn put(&self, upstream_name: &str, bytes: &[u8]) {
-        self.hub
-            .files
-            .lock()
-            .unwrap()
-            .insert(hub_path(upstream_name), bytes.to_vec());
-    }
-
-    fn options(&self) -> PullOptions {
-        PullOptions {
-            endpoint: Some(self.url.clone()),
-            token: None,
-            use_env_proxy: false,
-            progress_bars: false,
-            verbose: false,
-        }
-    }
-}
-
-fn hub_path(upstream_name: &str) -> String {
-    format!("/test-org/test-repo/resolve/0123abc/{upstream_name}")
-}
-
-async fn serve_file(State(hub): State<Arc<Hub>>, uri: Uri, headers: HeaderMap) -> Response {
-    let text = |name| {
-        headers
-            .get(name)
-            .map(|v: &header::HeaderValue| v.to_str().unwrap_or_default().to_string())
-    };
-    let path = uri.path().to_string();
-    hub.seen.lock().unwrap().push(Seen {
-        path: path.clone(),
-        range: text(header::RANGE),
-        authorization: text(header::AUTHORIZATION),
-    });
-    let Some(bytes) = hub.files.lock().unwrap().get(&path).cloned() else {
-        return status(StatusCode::NOT_FOUND);
-    };
-    let total = bytes.len();
-    let start = match text(header::RANGE) {
-        Some(range) if !hub.ignore_range.load(Ordering::SeqCst) => {
-            let Some(start) = range
-                .strip_prefix("bytes=")
-                .and_then(|r| r.strip_suffix('-'))
-                .and_then(|s| s.parse::<usize>().ok())
-            else {
-                return status(StatusCode::BAD_REQUEST);
-            };
-            if start >= total {
-                return status(StatusCode::RANGE_NOT_SATISFIABLE);
-            }
-            Some(start)
-        }
-        _ => None,
-    };
-    let body_bytes = Bytes::from(bytes[start.unwrap_or(0)..].to_vec());
-    let length = body_bytes.len();
-    let body = match hub.cut_next_after.lock().unwrap().take() {
-        Some(cut) => {
-            // The first `cut` bytes, a pause so they reach the client, then a broken body:
-            // hyper drops the connection with the Content-Length unmet.
-            let first = body_bytes.slice(..cut.min(length));
-            let stream = futures_util::stream::unfold(0u8, move |step| {
-                let first = first.clone();
-                async move {
-                    match step {
-                        0 => Some((Ok(first), 1)),
-                        1 => {
-                            tokio::time::sleep(Duration::from_millis(300)).await;
-                            Some((Err(std::io::Error::other("cut by the test")), 2))
-                        }
-                        _ => None,
-                    }
-                }
-            });
-            Body::from_stream(stream)
-        }
-        None => Body::from(body_bytes),
-    };
-    let mut response = Response::builder().header(header::CONTENT_LENGTH, length);
-    response = match start {
-        Some(start) => response.status(StatusCode::PARTIAL_CONTENT).header(
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{}/{total}", total - 1),
-        ),
-        None => response.status(StatusCode::OK),
-    };
-    response.body(body).unwrap()
-}
-
-fn status(code: StatusCode) -> Response {
-    Response::builder()
-        .status(code)
-        .body(Body::empty())
-        .unwrap()
-}
-
-/// Deterministic bytes that differ per seed.
-fn data(len: usize, seed: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use hub::{StandIn, data, hub_path, sha256};
 
 fn entry(file_name: &str, upstream_name: &str, bytes: &[u8]) -> CatalogFile {
     CatalogFile {
@@ -573,7 +410,8 @@ async fn a_pulled_model_is_served() {
     pull(&catalog, &["scripted"], dir.path(), &hub.options())
         .await
         .unwrap();
-    let listing = hearsay::models::catalog::list_with(&catalog, dir.path());
+    let cache = hearsay::models::convert_cache::ConvertCache::new(None, dir.path());
+    let listing = hearsay::models::listing::list_with(&catalog, dir.path(), &cache);
     assert!(listing.contains("installed"), "{listing}");
 
     let mut config = hearsay::ServeConfig::new(dir.path());

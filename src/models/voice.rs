@@ -1,9 +1,8 @@
-//! Piper voices on disk: the `NAME.onnx.json` config beside each `NAME.onnx` model, the scan
-//! that finds them, speaker names, and piper's conversion of model output to 16-bit samples.
+//! Piper voices on disk: the `NAME.onnx.json` config beside each `NAME.onnx` model, validated
+//! before a voice is listed or loaded, and its speaker names.
 //!
-//! Pure Rust: nothing here touches ONNX Runtime (that is [`super::onnx`]). The config fields and
-//! defaults follow `PiperConfig.from_dict` in piper-tts 1.8.0 (`piper/config.py`); the sample
-//! conversion follows `PiperVoice.synthesize` (`piper/voice.py`) bit for bit.
+//! Pure Rust: nothing here touches ONNX Runtime (that is `crate::tts::onnx`). The config fields
+//! and defaults follow `PiperConfig.from_dict` in piper-tts 1.8.0 (`piper/config.py`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -348,14 +347,11 @@ pub struct VoiceFile {
     pub config: VoiceConfig,
 }
 
-/// Finds every `NAME.onnx` with a `NAME.onnx.json` beside it under `models_dir` (up to
-/// [`crate::models::MAX_SCAN_DEPTH`] levels down), sorted by id. A model without a usable config, or whose id
-/// is taken, or whose `phoneme_type` hearsay cannot phonemize, is returned as a rejection
-/// `(model path, reason)`; the caller logs those. Never
-/// panics on bad files; a missing or unreadable `models_dir` gives two empty lists.
-pub fn find_voices(models_dir: &Path) -> (Vec<VoiceFile>, Vec<(PathBuf, String)>) {
-    let models = crate::models::files_with_extension(models_dir, "onnx");
-
+/// The voices among `models` (`NAME.onnx` paths, sorted), sorted by id: each needs a
+/// `NAME.onnx.json` beside it. A model without a usable config, or whose id is taken, or whose
+/// `phoneme_type` hearsay cannot phonemize, is returned as a rejection `(model path, reason)`;
+/// the caller logs those. Never panics on bad files.
+pub fn check_voices(models: Vec<PathBuf>) -> (Vec<VoiceFile>, Vec<(PathBuf, String)>) {
     let mut voices: Vec<VoiceFile> = Vec::new();
     let mut rejected = Vec::new();
     for model_path in models {
@@ -410,33 +406,6 @@ fn check_voice(model_path: &Path) -> Result<VoiceFile, String> {
         config,
     })
 }
-
-/// piper's conversion of one sentence's model output to 16-bit samples (`voice.py`, default
-/// `normalize_audio=True`, volume 1), bit for bit: divide by the peak |x| (all zeros when the
-/// peak is below 1e-8), clip to ±1, then `clip(x * 32767, ±32767)` truncated toward zero, all in
-/// f32 arithmetic.
-///
-/// Not in piper (whose output is then undefined): non-finite samples do not count toward the
-/// peak, NaN becomes 0 and ±inf becomes ±32767.
-pub fn to_i16(audio: &[f32]) -> Vec<i16> {
-    let peak = audio
-        .iter()
-        .filter(|x| x.is_finite())
-        .fold(0.0f32, |peak, x| peak.max(x.abs()));
-    // numpy compares the float32 peak with 1e-8 rounded to float32.
-    if peak < 1e-8f32 {
-        return vec![0; audio.len()];
-    }
-    audio
-        .iter()
-        .map(|&x| {
-            let normalized = (x / peak).clamp(-1.0, 1.0);
-            // `as` saturates and maps NaN to 0.
-            (normalized * 32767.0f32).clamp(-32767.0, 32767.0) as i16
-        })
-        .collect()
-}
-
 #[cfg(test)]
 #[path = "voice_tests.rs"]
 mod tests;

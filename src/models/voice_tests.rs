@@ -1,4 +1,4 @@
-//! Tests for voice configs, the voice scan, speaker names and piper's int16 conversion.
+//! Tests for voice configs, speaker names and the voice scan.
 
 use super::*;
 use serde_json::{Value, json};
@@ -273,7 +273,13 @@ fn non_json_is_an_error() {
     }
 }
 
-// ---------------------------------------------------------------- find_voices
+// ---------------------------------------------------------------- the voice scan
+
+/// The voices [`crate::models::scan`] finds under `dir`, and the ones it rejects.
+fn find_voices(dir: &Path) -> (Vec<VoiceFile>, Vec<(PathBuf, String)>) {
+    let inventory = crate::models::scan(dir);
+    (inventory.voices, inventory.rejected_voices)
+}
 
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -432,76 +438,4 @@ fn find_voices_follows_file_links_but_not_directory_links() {
     let (voices, rejected) = find_voices(&models);
     let ids: Vec<&str> = voices.iter().map(|v| v.id.as_str()).collect();
     assert_eq!(ids, ["linked"], "{rejected:?}");
-}
-
-// ---------------------------------------------------------------- to_i16
-
-#[test]
-fn to_i16_normalizes_to_the_peak() {
-    assert_eq!(to_i16(&[0.25, -0.5, 0.125]), [16383, -32767, 8191]);
-    assert_eq!(to_i16(&[0.1]), [32767]);
-    assert_eq!(to_i16(&[-3.0, 1.5]), [-32767, 16383]);
-    assert!(to_i16(&[]).is_empty());
-}
-
-#[test]
-fn to_i16_peak_exactly_one_is_full_scale_and_truncates_toward_zero() {
-    assert_eq!(
-        to_i16(&[1.0, -1.0, 0.5, -0.5]),
-        [32767, -32767, 16383, -16383]
-    );
-    // 0.99999 * 32767 = 32766.67…: truncated, not rounded.
-    assert_eq!(to_i16(&[1.0, 0.99999]), [32767, 32766]);
-    assert_eq!(to_i16(&[1.0, -0.99999]), [32767, -32766]);
-    // Never -32768, which piper's clip never produces.
-    assert!(
-        to_i16(&[-1.0, 1.0, -0.999_999_9])
-            .iter()
-            .all(|&s| s >= -32767)
-    );
-}
-
-#[test]
-fn to_i16_silence_and_tiny_peaks() {
-    assert_eq!(to_i16(&[0.0; 4]), [0; 4]);
-    assert_eq!(to_i16(&[-0.0, 0.0]), [0, 0]);
-    // Below 1e-8 (as float32) is silence ...
-    assert_eq!(to_i16(&[5e-9, -9.9e-9]), [0, 0]);
-    let just_below = f32::from_bits(1e-8f32.to_bits() - 1);
-    assert_eq!(to_i16(&[just_below]), [0]);
-    // ... and from 1e-8 up it is normalized to full scale, like any other sound.
-    assert_eq!(to_i16(&[1e-8, -5e-9]), [32767, -16383]);
-    assert_eq!(to_i16(&[2e-8, -1e-8]), [32767, -16383]);
-    // Subnormals.
-    assert_eq!(to_i16(&[f32::from_bits(1)]), [0]);
-}
-
-#[test]
-fn to_i16_nan_and_infinity_do_not_panic() {
-    assert_eq!(to_i16(&[f32::NAN, 0.5, -0.25]), [0, 32767, -16383]);
-    assert_eq!(to_i16(&[f32::NAN; 3]), [0; 3]);
-    assert_eq!(
-        to_i16(&[f32::INFINITY, f32::NEG_INFINITY, 0.5]),
-        [32767, -32767, 32767]
-    );
-}
-
-#[test]
-fn to_i16_matches_piper_on_a_float32_sweep() {
-    // Reference values computed with numpy 2 exactly as piper-tts 1.8.0's voice.py does:
-    //   a = x / np.max(np.abs(x)); a = np.clip(a, -1, 1).astype(np.float32)
-    //   np.clip(a * 32767.0, -32767, 32767).astype(np.int16)
-    let audio = [
-        0.3f32,
-        -0.7,
-        0.123_456_79,
-        0.699_999_9,
-        -0.000_01,
-        0.5,
-        -0.35,
-    ];
-    assert_eq!(
-        to_i16(&audio),
-        [14043, -32767, 5779, 32766, 0, 23405, -16383]
-    );
 }
