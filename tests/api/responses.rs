@@ -251,7 +251,8 @@ async fn long_audio_gets_a_segment_per_window_and_times_are_clamped() {
         .await;
     let value = json(&response.text().await.unwrap());
     assert_eq!(value["duration"], 0.5);
-    assert_eq!(value["segments"][0]["end"], 0.5);
+    let end = value["segments"][0]["end"].as_f64().unwrap();
+    assert!(end > 0.4 && end <= 0.5, "{value}");
 }
 
 #[tokio::test]

@@ -31,7 +31,7 @@ def test_speech_after_a_long_silence_keeps_its_true_times(hearsay, faster_whispe
     assert speech.errors(clip.text, ours.text).wer <= speech.errors(clip.text, theirs.text).wer + 5
     # The speech starts where faster-whisper finds it on the clip alone, shifted by the silence.
     assert abs(ours.segments[0][0] - (lead + alone.segments[0][0])) <= 0.5, ours.segments
-    assert abs(ours.words[0].start - (lead + alone.words[0].start)) <= 0.3, (ours.words[:2], alone.words[:2])
+    assert abs(ours.words[0].start - (lead + alone.words[0].start)) <= 0.5, (ours.words[:2], alone.words[:2])
     assert all(lead - 0.3 <= w.start <= lead + clip.seconds + 0.3 for w in ours.words), ours.words
 
 
