@@ -182,7 +182,7 @@ fn split_at_pauses(segment: &RawSegment) -> Vec<RawSegment> {
                 t1: if range[1] == segment.tokens.len() {
                     segment.t1
                 } else {
-                    spoken().last().map_or(segment.t1, |t| t.t1)
+                    spoken().next_back().map_or(segment.t1, |t| t.t1)
                 },
                 seek: segment.seek,
                 text: String::from_utf8_lossy(&text_bytes).into_owned(),
@@ -415,5 +415,48 @@ mod tests {
         let repeated = compression_ratio(&" thank you".repeat(40));
         assert!(repeated > 2.4 && varied < 2.0, "{repeated} {varied}");
         assert_eq!(compression_ratio(""), 0.0);
+    }
+
+    #[test]
+    fn aligned_times_run_from_each_token_to_the_next() {
+        let mut segment = window(0);
+        for (index, at) in [(1, 10), (2, 60), (3, 90)] {
+            segment.tokens[index].aligned_at = Some(at);
+        }
+        let aligned = with_aligned_times(&segment);
+        let times: Vec<(i64, i64)> = aligned.tokens[1..4].iter().map(|t| (t.t0, t.t1)).collect();
+        assert_eq!(times, [(10, 60), (60, 90), (90, 100)]);
+        // Without alignment the tokens keep whisper.cpp's own times.
+        assert_eq!(with_aligned_times(&window(0)), window(0));
+    }
+
+    #[test]
+    fn a_segment_is_split_where_a_sentence_ends_in_a_pause() {
+        let segment = RawSegment {
+            t0: 0,
+            t1: 500,
+            seek: None,
+            text: " One. Two. Three".into(),
+            no_speech_prob: 0.1,
+            tokens: vec![
+                timestamp_token(50364, 0, 0),
+                text_token(1, " One", 0, 50),
+                text_token(2, ".", 50, 60),
+                text_token(3, " Two", 70, 120),
+                text_token(4, ".", 120, 130),
+                text_token(5, " Three", 300, 400),
+                timestamp_token(50614, 500, 500),
+            ],
+        };
+        // 0.1 s after "One." is no pause; 1.7 s after "Two." is.
+        let pieces = split_at_pauses(&segment);
+        let found: Vec<(i64, i64, &str)> = pieces
+            .iter()
+            .map(|p| (p.t0, p.t1, p.text.as_str()))
+            .collect();
+        assert_eq!(found, [(0, 130, " One. Two."), (300, 500, " Three")]);
+        assert_eq!(pieces[0].tokens.len() + pieces[1].tokens.len(), 7);
+        // No pause, no split.
+        assert_eq!(split_at_pauses(&window(0)), vec![window(0)]);
     }
 }
