@@ -79,7 +79,7 @@ pub struct RawToken {
     pub is_control: bool,
     /// A timestamp token `<|t|>`, with `t` in centiseconds relative to its window.
     pub timestamp: Option<i64>,
-    /// Where the token starts by alignment (dynamic time warping), in centiseconds from the
+    /// Where the token ends by alignment (dynamic time warping), in centiseconds from the
     /// start of the audio, when the model's alignment heads are known.
     pub aligned_at: Option<i64>,
 }

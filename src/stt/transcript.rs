@@ -107,11 +107,14 @@ pub fn build_transcript(
     }
 }
 
-/// The longest a segment's last token is taken to last after its aligned start.
-const LAST_TOKEN_CS: i64 = 100;
+/// Token durations taken as typical are capped at this (centiseconds), as OpenAI's whisper does.
+const TYPICAL_TOKEN_CS: i64 = 70;
 
-/// The segment with each text token's times taken from alignment, where the model has it: a
-/// token runs from its aligned start to the next token's.
+/// The segment with each text token's times taken from alignment, where the model has it.
+/// whisper.cpp aligns a token where it ends, so a token runs from the end of the one before.
+/// A word-initial token that would last more than twice the typical token (a pause before it
+/// folded in) starts that long before its end, and punctuation that long ends that long after
+/// its start, as OpenAI's whisper and faster-whisper trim words around a pause.
 fn with_aligned_times(segment: &RawSegment) -> RawSegment {
     let mut segment = segment.clone();
     let text: Vec<usize> = (0..segment.tokens.len())
@@ -120,20 +123,46 @@ fn with_aligned_times(segment: &RawSegment) -> RawSegment {
             !token.is_control && token.timestamp.is_none() && token.aligned_at.is_some()
         })
         .collect();
-    for (n, &i) in text.iter().enumerate() {
-        let Some(start) = segment.tokens[i].aligned_at else {
-            continue;
+    let ends: Vec<i64> = text
+        .iter()
+        .map(|&i| {
+            let at = segment.tokens[i].aligned_at.unwrap_or(segment.t1);
+            at.clamp(segment.t0, segment.t1)
+        })
+        .collect();
+    let Some(&first_end) = ends.first() else {
+        return segment;
+    };
+    let mut durations: Vec<i64> = ends.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    durations.sort_unstable();
+    let typical = durations
+        .get(durations.len() / 2)
+        .copied()
+        .unwrap_or(TYPICAL_TOKEN_CS / 2)
+        .clamp(1, TYPICAL_TOKEN_CS);
+    let longest = 2 * typical;
+    let mut previous_end = segment.t0.max(first_end - longest);
+    for (&i, &end) in text.iter().zip(&ends) {
+        let end = end.max(previous_end);
+        let starts_word = segment.tokens[i].bytes.first() == Some(&b' ');
+        let start = if starts_word && end - previous_end > longest {
+            end - longest
+        } else {
+            previous_end
         };
-        let start = start.clamp(segment.t0, segment.t1);
-        let end = match text
-            .get(n + 1)
-            .and_then(|&next| segment.tokens[next].aligned_at)
-        {
-            Some(next) => next.clamp(start, segment.t1),
-            None => segment.t1.min(start + LAST_TOKEN_CS).max(start),
+        // Punctuation that would last as long ends early: the pause was after it.
+        let punctuation = segment.tokens[i]
+            .bytes
+            .iter()
+            .all(|b| b.is_ascii_punctuation());
+        let end = if punctuation && end - start > longest {
+            start + longest
+        } else {
+            end
         };
         segment.tokens[i].t0 = start;
         segment.tokens[i].t1 = end;
+        previous_end = end;
     }
     segment
 }
@@ -420,12 +449,25 @@ mod tests {
     #[test]
     fn aligned_times_run_from_each_token_to_the_next() {
         let mut segment = window(0);
-        for (index, at) in [(1, 10), (2, 60), (3, 90)] {
+        // Aligned where each token ends: " hallo" at 0.30 s, " welt" at 0.60, "." at 0.65.
+        for (index, at) in [(1, 30), (2, 60), (3, 65)] {
             segment.tokens[index].aligned_at = Some(at);
         }
         let aligned = with_aligned_times(&segment);
         let times: Vec<(i64, i64)> = aligned.tokens[1..4].iter().map(|t| (t.t0, t.t1)).collect();
-        assert_eq!(times, [(10, 60), (60, 90), (90, 100)]);
+        // The first token starts twice the typical token (here 0.30 s) before its end, at most.
+        assert_eq!(times, [(0, 30), (30, 60), (60, 65)]);
+        // After a pause, a word starts twice the typical token before its end.
+        let mut paused = window(0);
+        for (index, at) in [(1, 30), (2, 35), (3, 40), (4, 95)] {
+            paused.tokens[index].aligned_at = Some(at);
+        }
+        paused.tokens[4] = text_token(258, " ja", 0, 0);
+        paused.tokens[4].aligned_at = Some(95);
+        paused.tokens.push(timestamp_token(50414, 100, 100));
+        let aligned = with_aligned_times(&paused);
+        let times: Vec<(i64, i64)> = aligned.tokens[1..5].iter().map(|t| (t.t0, t.t1)).collect();
+        assert_eq!(times, [(20, 30), (30, 35), (35, 40), (85, 95)]);
         // Without alignment the tokens keep whisper.cpp's own times.
         assert_eq!(with_aligned_times(&window(0)), window(0));
     }
