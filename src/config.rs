@@ -153,10 +153,10 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARSAY_VAD", value_enum, default_value_t = VadMode::Auto)]
     pub vad: VadMode,
 
-    /// Beam width of whisper's decoder (1 = greedy, with the temperature fallback); requests
-    /// can choose with the `beam_size` form field. Greedy is the default: on real long-form
-    /// speech it was as accurate as a beam of 5 here, and faster (BENCHMARKS.md).
-    #[arg(long, env = "HEARSAY_BEAM_SIZE", default_value_t = 1,
+    /// Beam width of whisper's decoder (1 = greedy); the temperature fallback samples best of
+    /// 5 either way. 5, as OpenAI's whisper and faster-whisper use, was the most accurate on
+    /// real speech here (BENCHMARKS.md); requests can choose with the `beam_size` form field.
+    #[arg(long, env = "HEARSAY_BEAM_SIZE", default_value_t = 5,
           value_parser = clap::value_parser!(u8).range(1..=i64::from(crate::stt::MAX_BEAM_SIZE)))]
     pub beam_size: u8,
 

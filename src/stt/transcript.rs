@@ -164,25 +164,46 @@ fn with_aligned_times(segment: &RawSegment) -> RawSegment {
         segment.tokens[i].t1 = end;
         previous_end = end;
     }
+    // The alignment can pin a segment's first token to the window's start, far from the
+    // words it opens: it then goes just before the next one.
+    if let [first, second, ..] = text[..] {
+        let next_start = segment.tokens[second].t0;
+        if next_start - segment.tokens[first].t1 > longest {
+            let duration = (segment.tokens[first].t1 - segment.tokens[first].t0).clamp(1, typical);
+            segment.tokens[first].t1 = next_start;
+            segment.tokens[first].t0 = next_start - duration;
+        }
+    }
     segment
 }
 
 /// A pause this long (in centiseconds) after a sentence ends a segment.
-const SENTENCE_PAUSE_CS: i64 = 50;
+const SENTENCE_PAUSE_CS: i64 = 30;
+/// A segment longer than this (centiseconds) is split at every sentence end, pause or not:
+/// a subtitle cue much longer cannot be read along.
+const LONG_SEGMENT_CS: i64 = 600;
 
-/// Splits a segment where a sentence ends and the speaker pauses, so that segments (and
-/// subtitle cues) are sentence-sized: whisper often runs several sentences into one segment.
+/// Splits a segment where a sentence ends and the speaker pauses (or at every sentence end
+/// when it is long), so that segments and subtitle cues are sentence-sized: whisper often runs
+/// several sentences into one segment.
 /// Token times say where the pauses are; a segment without them stays whole.
 fn split_at_pauses(segment: &RawSegment) -> Vec<RawSegment> {
     let text_tokens: Vec<usize> = (0..segment.tokens.len())
         .filter(|&i| !segment.tokens[i].is_control && segment.tokens[i].timestamp.is_none())
         .collect();
+    let spoken_cs = match (text_tokens.first(), text_tokens.last()) {
+        (Some(&first), Some(&last)) => segment.tokens[last].t1 - segment.tokens[first].t0,
+        _ => 0,
+    };
+    let long = spoken_cs > LONG_SEGMENT_CS;
     let mut cuts = Vec::new();
     for pair in text_tokens.windows(2) {
         let (before, next) = (&segment.tokens[pair[0]], &segment.tokens[pair[1]]);
-        let sentence_ends = matches!(before.bytes.last(), Some(b'.' | b'?' | b'!'));
+        let closing = before.bytes.trim_ascii_end();
+        let closing = closing.strip_suffix(b"\"").unwrap_or(closing);
+        let sentence_ends = matches!(closing.last(), Some(b'.' | b'?' | b'!'));
         let starts_word = next.bytes.first() == Some(&b' ');
-        if sentence_ends && starts_word && next.t0 - before.t1 >= SENTENCE_PAUSE_CS {
+        if sentence_ends && starts_word && (long || next.t0 - before.t1 >= SENTENCE_PAUSE_CS) {
             cuts.push(pair[1]);
         }
     }
@@ -500,5 +521,31 @@ mod tests {
         assert_eq!(pieces[0].tokens.len() + pieces[1].tokens.len(), 7);
         // No pause, no split.
         assert_eq!(split_at_pauses(&window(0)), vec![window(0)]);
+    }
+
+    #[test]
+    fn a_long_segment_is_split_at_every_sentence_end() {
+        let tokens = vec![
+            timestamp_token(50364, 0, 0),
+            text_token(1, " \"Go", 0, 100),
+            text_token(2, ".\"", 100, 110),
+            text_token(3, " Five", 110, 400),
+            text_token(4, ".", 400, 410),
+            text_token(5, " Five", 410, 700),
+            timestamp_token(50714, 700, 700),
+        ];
+        let segment = RawSegment {
+            t0: 0,
+            t1: 700,
+            seek: None,
+            text: " \"Go.\" Five. Five".into(),
+            no_speech_prob: 0.1,
+            tokens,
+        };
+        let texts: Vec<String> = split_at_pauses(&segment)
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
+        assert_eq!(texts, [" \"Go.\"", " Five.", " Five"]);
     }
 }
