@@ -19,10 +19,6 @@ def known_miss(reason: str):
 def cases(misses: dict) -> list:
     return [pytest.param(*case, marks=misses[case]) if case in misses else case for case in CASES]
 
-
-WORD_TIMES = known_miss(
-    "whisper.cpp's DTW token times trail faster-whisper's by 0.26-0.31 s (median) on these sets"
-)
 SET_NAMES = {
     "clips": "long form: human clips with pauses",
     "piper": "long form: Piper joe reads the GPL-3 preamble",
@@ -55,10 +51,7 @@ def test_the_long_files_are_long(long_forms):
     }
 
 
-@pytest.mark.parametrize(
-    "set_name, model",
-    cases({("clips", "tiny.en"): known_miss("tiny.en long form: 16.2 % WER against faster-whisper's 8.3 %")}),
-)
+@pytest.mark.parametrize("set_name, model", CASES)
 def test_word_error_rate_within_a_point(set_name, model, runs, long_forms, record):
     ours, theirs = runs(set_name, model)
     truth = long_forms[set_name].text
@@ -75,8 +68,10 @@ def lengths(result) -> list[float]:
     "set_name, model",
     cases(
         {
-            ("clips", "base"): known_miss("segment p90 7.5 s against faster-whisper's 5.1 s (+2 s allowed)"),
-            ("piper", "base"): known_miss("segment p90 5.2 s against faster-whisper's 2.9 s (+2 s allowed)"),
+            ("piper", "base"): known_miss(
+                "the Piper reading: segment p90 5.3 s against faster-whisper's 2.8 s (+2 s allowed); "
+                "faster-whisper cuts its clauses at commas, hearsay only at sentence ends"
+            ),
         }
     ),
 )
@@ -117,7 +112,7 @@ def test_timestamps_are_ordered_and_inside_the_audio(set_name, model, runs, long
         previous = word.start
 
 
-@pytest.mark.parametrize("set_name, model", cases({case: WORD_TIMES for case in CASES}))
+@pytest.mark.parametrize("set_name, model", CASES)
 def test_word_starts_agree_with_faster_whisper(set_name, model, runs, record):
     ours, theirs = runs(set_name, model)
     gaps = speech.matched_word_starts(ours.words, theirs.words)
@@ -128,7 +123,10 @@ def test_word_starts_agree_with_faster_whisper(set_name, model, runs, record):
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
-@known_miss("one cue runs two clips together across a pause: 13.4 s against faster-whisper's longest 7.0 s")
+@known_miss(
+    "failed in the last full run (details hidden by xfail) yet passed run alone with the same build; "
+    "not yet explained, so it is not claimed"
+)
 def test_subtitles_are_readable(fmt, hearsay, long_forms, runs):
     audio = long_forms["clips"]
     body = hearsay.subtitles("base", audio.wav, fmt)

@@ -8,11 +8,6 @@ MODELS = ["tiny.en", "base"]
 
 
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.xfail(
-    reason="greedy decoding: 6.9 % (tiny.en) and 5.9 % (base) against faster-whisper's beam-5 5.0 % and 4.0 %; "
-    "whisper.cpp's beam search lost punctuation and case on long form here",
-    strict=False,
-)
 def test_short_clips_are_as_accurate_as_faster_whisper(model, hearsay, faster_whisper, short_clips, record):
     ours, theirs, lines = [], [], []
     for clip in short_clips:
