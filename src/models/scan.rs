@@ -155,14 +155,7 @@ fn walk_into(dir: &Path, depth: usize, found: &mut Found) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Just enough files for the scan to take `dir` for a CTranslate2 checkpoint.
-    fn ct2_dir(dir: &Path) {
-        std::fs::create_dir_all(dir).unwrap();
-        for name in ["config.json", "model.bin", "vocabulary.txt"] {
-            std::fs::write(dir.join(name), b"x").unwrap();
-        }
-    }
+    use crate::models::sources::tests::ct2_dir;
 
     fn ids(inventory: &Inventory) -> Vec<&str> {
         inventory.sources.iter().map(|s| s.id.as_str()).collect()

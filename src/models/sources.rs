@@ -148,11 +148,11 @@ fn read_ref(path: &Path) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Just enough files for [`convert::detect`] to call `dir` a CTranslate2 checkpoint.
-    fn ct2_dir(dir: &Path) {
+    pub(crate) fn ct2_dir(dir: &Path) {
         std::fs::create_dir_all(dir).unwrap();
         for name in ["config.json", "model.bin", "vocabulary.txt"] {
             std::fs::write(dir.join(name), b"x").unwrap();
