@@ -1,11 +1,11 @@
 //! Speech-to-text: what a transcription is, and how raw whisper output becomes OpenAI's
 //! segments and words. The only code that touches whisper-rs is [`whisper`].
 
-mod chunks;
 pub mod pool;
 pub mod render;
 mod schedule;
 pub mod service;
+mod timeline;
 mod transcript;
 pub mod whisper;
 

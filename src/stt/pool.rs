@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::chunks::{self, Timeline, Window};
 use super::schedule::Fair;
+use super::timeline::{self, Timeline, Window};
 use super::whisper::{WhisperModel, WhisperWorker};
 use super::{RawTranscript, SttError, TranscribeOptions};
 use crate::config::ThreadPlan;
@@ -316,14 +316,14 @@ fn finish_chunk(
                 return;
             };
             request.inference += inference;
-            request.seek = work.window.start + chunks::advance(work.window, &raw);
+            request.seek = work.window.start + timeline::advance(work.window, &raw);
             let finished = work.timeline.window_at(request.seek).is_none();
             let segments = work.timeline.map_segments(work.window, raw.segments);
             if request.language.is_none() {
                 request.language = Some(raw.language);
                 request.done.language = raw.language;
             }
-            chunks::carry_context(&mut request.context, &segments);
+            timeline::carry_context(&mut request.context, &segments);
             request.done.segments.extend(segments);
             if let Some(request) = state.fair.chunk_done(work.id, finished) {
                 counters.metrics.job_finished(

@@ -1,5 +1,5 @@
 //! The speech-to-text façade the HTTP layer calls: decode off the runtime, find the speech,
-//! cut it into chunks, queue, transcribe.
+//! lay out the timeline to decode, queue it window by window, transcribe.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::chunks::{self, Span};
 use super::pool::{CancelOnDrop, ChunkedJob, SttPool};
+use super::timeline::{self, Span};
 use super::whisper::{VadModel, WhisperModel};
 use super::{RawTranscript, SttError, TranscribeOptions, Transcript, build_transcript};
 use crate::audio::{self, DecodeLimits};
@@ -33,10 +33,10 @@ pub struct Transcriber {
 
 /// Voice activity detection runs over at most this many samples (5 min) at a time, taking a
 /// CPU thread for each block, so that inference can run between blocks of a long upload.
-const VAD_BLOCK: usize = 5 * 60 * chunks::SAMPLE_RATE;
+const VAD_BLOCK: usize = 5 * 60 * timeline::SAMPLE_RATE;
 /// Blocks are no shorter than this (30 s) when an upload is split across VAD lanes: the
 /// detector starts each block afresh, and shorter blocks would save nothing worth that.
-const MIN_VAD_BLOCK: usize = 30 * chunks::SAMPLE_RATE;
+const MIN_VAD_BLOCK: usize = 30 * timeline::SAMPLE_RATE;
 /// Silero reads 512-sample frames; blocks start on a frame so the framing is that of one pass.
 const VAD_FRAME: usize = 512;
 
@@ -154,7 +154,7 @@ impl Transcriber {
             Some(vad) => Some(self.find_speech(vad, &pcm, &cancel).await?),
             None => None,
         };
-        let timeline = chunks::plan(pcm.len(), speech.as_deref());
+        let timeline = timeline::plan(pcm.len(), speech.as_deref());
         if timeline.window_at(0).is_none() {
             // Nothing but silence: no decoder run, so nothing to hallucinate.
             let raw = RawTranscript {
@@ -268,7 +268,7 @@ fn load_vad(inventory: &Inventory, mode: VadMode, lanes: usize) -> Option<Arc<Va
 mod tests {
     use super::*;
 
-    const SECOND: usize = chunks::SAMPLE_RATE;
+    const SECOND: usize = timeline::SAMPLE_RATE;
 
     fn covers_exactly(blocks: &[(usize, usize)], len: usize) {
         assert_eq!(blocks.first().map(|b| b.0), Some(0));

@@ -17,7 +17,7 @@ use whisper_rs::{WhisperVadContext, WhisperVadContextParams, WhisperVadParams};
 use super::{RawSegment, RawToken, RawTranscript, SttError, Task, TranscribeOptions};
 use crate::models::{SttModelFile, VadModelFile, WhisperModelInfo};
 
-use super::chunks::MAX_CONTEXT_TOKENS;
+use super::timeline::MAX_CONTEXT_TOKENS;
 /// Only the end of a long prompt can matter, so tokenize no more than this.
 const MAX_PROMPT_BYTES: usize = 4096;
 

@@ -256,5 +256,5 @@ pub fn carry_context(context: &mut Vec<i32>, segments: &[RawSegment]) {
 }
 
 #[cfg(test)]
-#[path = "chunks_tests.rs"]
+#[path = "timeline_tests.rs"]
 mod tests;
