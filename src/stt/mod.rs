@@ -1,6 +1,7 @@
 //! Speech-to-text: what a transcription is, and how raw whisper output becomes OpenAI's
 //! segments and words. The only code that touches whisper-rs is [`whisper`].
 
+mod cues;
 pub mod pool;
 pub mod render;
 mod schedule;

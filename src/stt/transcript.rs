@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{RawSegment, RawToken, RawTranscript, TranscribeOptions};
+use super::{RawSegment, RawToken, RawTranscript, TranscribeOptions, cues};
 
 /// A finished transcription, in OpenAI's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub fn build_transcript(
         .segments
         .iter()
         .map(with_aligned_times)
-        .flat_map(|segment| split_at_pauses(&segment))
+        .flat_map(|segment| cues::split(&segment))
         .collect();
     for (id, raw_segment) in pieces.iter().enumerate() {
         seek = raw_segment
@@ -177,72 +177,6 @@ fn with_aligned_times(segment: &RawSegment) -> RawSegment {
     segment
 }
 
-/// A pause this long (in centiseconds) after a sentence ends a segment.
-const SENTENCE_PAUSE_CS: i64 = 30;
-/// A segment longer than this (centiseconds) is split at every sentence end, pause or not:
-/// a subtitle cue much longer cannot be read along.
-const LONG_SEGMENT_CS: i64 = 600;
-
-/// Splits a segment where a sentence ends and the speaker pauses (or at every sentence end
-/// when it is long), so that segments and subtitle cues are sentence-sized: whisper often runs
-/// several sentences into one segment.
-/// Token times say where the pauses are; a segment without them stays whole.
-fn split_at_pauses(segment: &RawSegment) -> Vec<RawSegment> {
-    let text_tokens: Vec<usize> = (0..segment.tokens.len())
-        .filter(|&i| !segment.tokens[i].is_control && segment.tokens[i].timestamp.is_none())
-        .collect();
-    let spoken_cs = match (text_tokens.first(), text_tokens.last()) {
-        (Some(&first), Some(&last)) => segment.tokens[last].t1 - segment.tokens[first].t0,
-        _ => 0,
-    };
-    let long = spoken_cs > LONG_SEGMENT_CS;
-    let mut cuts = Vec::new();
-    for pair in text_tokens.windows(2) {
-        let (before, next) = (&segment.tokens[pair[0]], &segment.tokens[pair[1]]);
-        let closing = before.bytes.trim_ascii_end();
-        let closing = closing.strip_suffix(b"\"").unwrap_or(closing);
-        let sentence_ends = matches!(closing.last(), Some(b'.' | b'?' | b'!'));
-        let starts_word = next.bytes.first() == Some(&b' ');
-        if sentence_ends && starts_word && (long || next.t0 - before.t1 >= SENTENCE_PAUSE_CS) {
-            cuts.push(pair[1]);
-        }
-    }
-    if cuts.is_empty() {
-        return vec![segment.clone()];
-    }
-    let mut bounds = vec![0];
-    bounds.extend(&cuts);
-    bounds.push(segment.tokens.len());
-    bounds
-        .windows(2)
-        .map(|range| {
-            let tokens = segment.tokens[range[0]..range[1]].to_vec();
-            let spoken = || {
-                tokens
-                    .iter()
-                    .filter(|t| !t.is_control && t.timestamp.is_none())
-            };
-            let text_bytes: Vec<u8> = spoken().flat_map(|t| t.bytes.iter().copied()).collect();
-            RawSegment {
-                t0: if range[0] == 0 {
-                    segment.t0
-                } else {
-                    spoken().next().map_or(segment.t0, |t| t.t0)
-                },
-                t1: if range[1] == segment.tokens.len() {
-                    segment.t1
-                } else {
-                    spoken().next_back().map_or(segment.t1, |t| t.t1)
-                },
-                seek: segment.seek,
-                text: String::from_utf8_lossy(&text_bytes).into_owned(),
-                no_speech_prob: segment.no_speech_prob,
-                tokens,
-            }
-        })
-        .collect()
-}
-
 /// whisper.cpp does not report a segment's window, but its timestamp tokens do: a segment that
 /// opens with `<|t|>` at absolute time t0 began in the window at `t0 - t`, and one that closes
 /// with `<|t|>` at t1 in the window at `t1 - t`.
@@ -333,11 +267,11 @@ fn words_of(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::stt::Task;
 
-    fn text_token(id: i32, text: &str, t0: i64, t1: i64) -> RawToken {
+    pub(in crate::stt) fn text_token(id: i32, text: &str, t0: i64, t1: i64) -> RawToken {
         RawToken {
             id,
             bytes: text.as_bytes().to_vec(),
@@ -350,7 +284,7 @@ mod tests {
         }
     }
 
-    fn timestamp_token(id: i32, relative: i64, at: i64) -> RawToken {
+    pub(in crate::stt) fn timestamp_token(id: i32, relative: i64, at: i64) -> RawToken {
         RawToken {
             timestamp: Some(relative),
             logprob: 0.0,
@@ -358,7 +292,7 @@ mod tests {
         }
     }
 
-    fn window(offset: i64) -> RawSegment {
+    pub(in crate::stt) fn window(offset: i64) -> RawSegment {
         RawSegment {
             t0: offset,
             t1: offset + 100,
@@ -491,61 +425,5 @@ mod tests {
         assert_eq!(times, [(20, 30), (30, 35), (35, 40), (85, 95)]);
         // Without alignment the tokens keep whisper.cpp's own times.
         assert_eq!(with_aligned_times(&window(0)), window(0));
-    }
-
-    #[test]
-    fn a_segment_is_split_where_a_sentence_ends_in_a_pause() {
-        let segment = RawSegment {
-            t0: 0,
-            t1: 500,
-            seek: None,
-            text: " One. Two. Three".into(),
-            no_speech_prob: 0.1,
-            tokens: vec![
-                timestamp_token(50364, 0, 0),
-                text_token(1, " One", 0, 50),
-                text_token(2, ".", 50, 60),
-                text_token(3, " Two", 70, 120),
-                text_token(4, ".", 120, 130),
-                text_token(5, " Three", 300, 400),
-                timestamp_token(50614, 500, 500),
-            ],
-        };
-        // 0.1 s after "One." is no pause; 1.7 s after "Two." is.
-        let pieces = split_at_pauses(&segment);
-        let found: Vec<(i64, i64, &str)> = pieces
-            .iter()
-            .map(|p| (p.t0, p.t1, p.text.as_str()))
-            .collect();
-        assert_eq!(found, [(0, 130, " One. Two."), (300, 500, " Three")]);
-        assert_eq!(pieces[0].tokens.len() + pieces[1].tokens.len(), 7);
-        // No pause, no split.
-        assert_eq!(split_at_pauses(&window(0)), vec![window(0)]);
-    }
-
-    #[test]
-    fn a_long_segment_is_split_at_every_sentence_end() {
-        let tokens = vec![
-            timestamp_token(50364, 0, 0),
-            text_token(1, " \"Go", 0, 100),
-            text_token(2, ".\"", 100, 110),
-            text_token(3, " Five", 110, 400),
-            text_token(4, ".", 400, 410),
-            text_token(5, " Five", 410, 700),
-            timestamp_token(50714, 700, 700),
-        ];
-        let segment = RawSegment {
-            t0: 0,
-            t1: 700,
-            seek: None,
-            text: " \"Go.\" Five. Five".into(),
-            no_speech_prob: 0.1,
-            tokens,
-        };
-        let texts: Vec<String> = split_at_pauses(&segment)
-            .into_iter()
-            .map(|p| p.text)
-            .collect();
-        assert_eq!(texts, [" \"Go.\"", " Five.", " Five"]);
     }
 }
