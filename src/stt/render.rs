@@ -63,8 +63,8 @@ pub fn render(
     match format {
         ResponseFormat::Json => json(transcript),
         ResponseFormat::Text => format!("{}\n", transcript.text),
-        ResponseFormat::Srt => srt(&transcript.segments),
-        ResponseFormat::Vtt => vtt(&transcript.segments),
+        ResponseFormat::Srt => srt(transcript),
+        ResponseFormat::Vtt => vtt(transcript),
         ResponseFormat::VerboseJson => verbose_json(transcript, granularities),
     }
 }
@@ -167,27 +167,49 @@ fn finite(value: f64) -> f64 {
     if value.is_finite() { value } else { 0.0 }
 }
 
-fn srt(segments: &[Segment]) -> String {
+/// The shortest time a subtitle cue stays on screen, as broadcast guidelines ask (about 20
+/// frames): a one-word segment can be spoken in a tenth of a second but not read in one.
+const MIN_CUE_SECONDS: f64 = 0.8;
+
+/// Each segment's cue times: its own, with a short cue held on screen up to
+/// [`MIN_CUE_SECONDS`], but never into the next cue or past the audio.
+fn cue_times(transcript: &Transcript) -> Vec<(f64, f64)> {
+    let segments = &transcript.segments;
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| {
+            let limit = segments
+                .get(i + 1)
+                .map_or(transcript.duration, |next| next.start);
+            let held = (segment.start + MIN_CUE_SECONDS).min(limit);
+            (segment.start, segment.end.max(held))
+        })
+        .collect()
+}
+
+fn srt(transcript: &Transcript) -> String {
     let mut out = String::new();
-    for (index, segment) in segments.iter().enumerate() {
+    let cues = transcript.segments.iter().zip(cue_times(transcript));
+    for (index, (segment, (start, end))) in cues.enumerate() {
         out.push_str(&format!(
             "{}\n{} --> {}\n{}\n\n",
             index + 1,
-            timestamp(segment.start, ','),
-            timestamp(segment.end, ','),
+            timestamp(start, ','),
+            timestamp(end, ','),
             cue_text(&segment.text)
         ));
     }
     out
 }
 
-fn vtt(segments: &[Segment]) -> String {
+fn vtt(transcript: &Transcript) -> String {
     let mut out = String::from("WEBVTT\n\n");
-    for segment in segments {
+    for (segment, (start, end)) in transcript.segments.iter().zip(cue_times(transcript)) {
         out.push_str(&format!(
             "{} --> {}\n{}\n\n",
-            timestamp(segment.start, '.'),
-            timestamp(segment.end, '.'),
+            timestamp(start, '.'),
+            timestamp(end, '.'),
             cue_text(&segment.text)
         ));
     }
@@ -274,6 +296,22 @@ mod tests {
         assert_eq!(
             render(&t, ResponseFormat::Vtt, none),
             "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nhallo welt\n\n00:00:30.000 --> 00:00:31.000\nhallo welt\n\n"
+        );
+    }
+
+    #[test]
+    fn short_cues_stay_on_screen_long_enough_to_read() {
+        let mut t = transcript(Task::Transcribe);
+        t.segments = vec![
+            segment(0, 1.0, 1.16, " Five."),
+            segment(1, 1.5, 1.7, " Six."),
+            segment(2, 31.2, 31.3, " Seven."),
+        ];
+        // Held to 0.8 s, but not into the next cue, nor past the audio's 31.5 s.
+        assert_eq!(cue_times(&t), [(1.0, 1.5), (1.5, 2.3), (31.2, 31.5)]);
+        assert!(
+            render(&t, ResponseFormat::Srt, Granularities::default())
+                .starts_with("1\n00:00:01,000 --> 00:00:01,500\nFive.\n")
         );
     }
 
