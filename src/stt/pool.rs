@@ -274,7 +274,7 @@ fn next_chunk(shared: &Shared, counters: &Counters) -> Option<ChunkWork> {
 }
 
 fn worker_loop(shared: &Shared, counters: &Counters, cpu: &CpuBudget, threads: usize) {
-    let mut worker = WhisperWorker::new(threads);
+    let worker = WhisperWorker::new(threads);
     while let Some(work) = next_chunk(shared, counters) {
         let audio = work.timeline.audio(&work.pcm, work.window);
         let lease = cpu.acquire(threads);
@@ -290,10 +290,6 @@ fn worker_loop(shared: &Shared, counters: &Counters, cpu: &CpuBudget, threads: u
         }));
         let inference = started.elapsed();
         drop(lease);
-        if outcome.is_err() {
-            // The states may be half-written: start clean for the next job.
-            worker.reset();
-        }
         finish_chunk(shared, counters, &work, outcome, inference);
         shared.wake.notify_all();
     }

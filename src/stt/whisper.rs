@@ -3,7 +3,6 @@
 //! Model files reach this module only after `models::ggml` validated them, because
 //! whisper.cpp aborts the process on some malformed files.
 
-use std::collections::HashMap;
 use std::ffi::{CStr, c_char, c_void};
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -197,23 +196,19 @@ impl VadModel {
     }
 }
 
-/// One inference thread's engine: a whisper state per model it has served.
+/// One inference thread's engine. Each window gets a fresh whisper state (about 20 ms for
+/// base): a state carries its first decoder's random generator from call to call, so a reused
+/// state made a window's temperature fallback depend on whatever ran on it before, and the
+/// same upload came back with different words each time.
 pub struct WhisperWorker {
     threads: i32,
-    states: HashMap<String, WhisperState>,
 }
 
 impl WhisperWorker {
     pub fn new(threads: usize) -> Self {
         Self {
             threads: i32::try_from(threads).unwrap_or(1).max(1),
-            states: HashMap::new(),
         }
-    }
-
-    /// Drops every state, e.g. after a failed run left one in an unknown condition.
-    pub fn reset(&mut self) {
-        self.states.clear();
     }
 
     /// Runs one whisper window over 16 kHz mono `pcm` (at most 30 s), prompted with the
@@ -222,23 +217,17 @@ impl WhisperWorker {
     /// [`RawTranscript::unfinished`]: the caller decides where the next window starts.
     /// `cancel` stops it between encoder and decoder steps.
     pub fn transcribe(
-        &mut self,
+        &self,
         model: &WhisperModel,
         pcm: &[f32],
         options: &TranscribeOptions,
         context: &[i32],
         cancel: &AtomicBool,
     ) -> Result<RawTranscript, SttError> {
-        if !self.states.contains_key(&model.id) {
-            let state = model
-                .context
-                .create_state()
-                .map_err(|e| SttError::Engine(format!("creating a whisper state: {e}")))?;
-            self.states.insert(model.id.clone(), state);
-        }
-        let Some(state) = self.states.get_mut(&model.id) else {
-            return Err(SttError::Engine("whisper state vanished".into()));
-        };
+        let mut state = model
+            .context
+            .create_state()
+            .map_err(|e| SttError::Engine(format!("creating a whisper state: {e}")))?;
 
         let mut prompt_tokens = match options.prompt.as_deref() {
             Some(prompt) => prompt_tokens(&model.context, prompt)?,
@@ -257,6 +246,8 @@ impl WhisperWorker {
         // With a beam, the fallback temperatures still sample best-of-5, as whisper does.
         let mut params = FullParams::new(strategy);
         params.set_n_threads(self.threads);
+        // The context is hearsay's to give: whisper.cpp's own lives in the state.
+        params.set_no_context(true);
         params.set_translate(options.task == Task::Translate);
         params.set_language(language_for(model, options));
         params.set_print_special(false);
@@ -290,7 +281,7 @@ impl WhisperWorker {
             return Err(SttError::Cancelled);
         }
         result.map_err(|e| SttError::Engine(format!("whisper_full: {e}")))?;
-        let mut raw = collect(model, state);
+        let mut raw = collect(model, &state);
         raw.unfinished = encoder_runs.load(Ordering::Relaxed) > 1;
         Ok(raw)
     }
