@@ -171,21 +171,24 @@ fn finite(value: f64) -> f64 {
 /// frames): a one-word segment can be spoken in a tenth of a second but not read in one.
 const MIN_CUE_SECONDS: f64 = 0.8;
 
-/// Each segment's cue times: its own, with a short cue held on screen up to
-/// [`MIN_CUE_SECONDS`], but never into the next cue or past the audio.
+/// Each segment's cue times: its own, with a cue shorter than [`MIN_CUE_SECONDS`] held on
+/// screen longer, into the silence after it and then into the silence before it, as subtitle
+/// editors do; never over a neighbouring cue, before 0 or past the audio.
 fn cue_times(transcript: &Transcript) -> Vec<(f64, f64)> {
     let segments = &transcript.segments;
-    segments
-        .iter()
-        .enumerate()
-        .map(|(i, segment)| {
-            let limit = segments
-                .get(i + 1)
-                .map_or(transcript.duration, |next| next.start);
-            let held = (segment.start + MIN_CUE_SECONDS).min(limit);
-            (segment.start, segment.end.max(held))
-        })
-        .collect()
+    let mut cues: Vec<(f64, f64)> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let next_start = segments
+            .get(i + 1)
+            .map_or(transcript.duration, |next| next.start);
+        let previous_end = cues.last().map_or(0.0, |&(_, end)| end);
+        let end = segment
+            .end
+            .max((segment.start + MIN_CUE_SECONDS).min(next_start));
+        let start = segment.start.min((end - MIN_CUE_SECONDS).max(previous_end));
+        cues.push((start, end));
+    }
+    cues
 }
 
 fn srt(transcript: &Transcript) -> String {
@@ -305,13 +308,18 @@ mod tests {
         t.segments = vec![
             segment(0, 1.0, 1.16, " Five."),
             segment(1, 1.5, 1.7, " Six."),
-            segment(2, 31.2, 31.3, " Seven."),
+            segment(2, 2.4, 2.6, " Seven."),
+            segment(3, 31.2, 31.3, " Eight."),
         ];
-        // Held to 0.8 s, but not into the next cue, nor past the audio's 31.5 s.
-        assert_eq!(cue_times(&t), [(1.0, 1.5), (1.5, 2.3), (31.2, 31.5)]);
+        // Held to 0.8 s after the start, then before it, never over a neighbour or past the
+        // audio's 31.5 s.
+        assert_eq!(
+            cue_times(&t),
+            [(0.7, 1.5), (1.5, 2.3), (2.4, 3.2), (30.7, 31.5)]
+        );
         assert!(
             render(&t, ResponseFormat::Srt, Granularities::default())
-                .starts_with("1\n00:00:01,000 --> 00:00:01,500\nFive.\n")
+                .starts_with("1\n00:00:00,700 --> 00:00:01,500\nFive.\n")
         );
     }
 

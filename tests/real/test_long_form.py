@@ -10,15 +10,6 @@ import speech
 CASES = [("clips", "base"), ("clips", "tiny.en"), ("piper", "base")]
 
 
-def known_miss(reason: str):
-    """A target of issue 10 this build does not reach yet, measured in the same run; the test
-    still runs and reports (an unexpected pass shows as XPASS)."""
-    return pytest.mark.xfail(reason=reason, strict=False)
-
-
-def cases(misses: dict) -> list:
-    return [pytest.param(*case, marks=misses[case]) if case in misses else case for case in CASES]
-
 SET_NAMES = {
     "clips": "long form: human clips with pauses",
     "piper": "long form: Piper joe reads the GPL-3 preamble",
@@ -64,17 +55,7 @@ def lengths(result) -> list[float]:
     return [end - start for start, end, _ in result.segments]
 
 
-@pytest.mark.parametrize(
-    "set_name, model",
-    cases(
-        {
-            ("piper", "base"): known_miss(
-                "the Piper reading: segment p90 5.3 s against faster-whisper's 2.8 s (+2 s allowed); "
-                "faster-whisper cuts its clauses at commas, hearsay only at sentence ends"
-            ),
-        }
-    ),
-)
+@pytest.mark.parametrize("set_name, model", CASES)
 def test_segments_are_sentence_sized(set_name, model, runs, record):
     ours, theirs = runs(set_name, model)
     our_p90, their_p90 = speech.percentile(lengths(ours), 90), speech.percentile(lengths(theirs), 90)
@@ -122,15 +103,17 @@ def test_word_starts_agree_with_faster_whisper(set_name, model, runs, record):
     assert median <= 0.2
 
 
+@pytest.fixture(scope="session")
+def subtitles(hearsay, long_forms) -> dict:
+    """The human long form as srt and as vtt: two requests for the same upload."""
+    wav = long_forms["clips"].wav
+    bodies = {fmt: hearsay.subtitles("base", wav, fmt) for fmt in ("srt", "vtt")}
+    return {"srt": speech.parse_srt(bodies["srt"]), "vtt": speech.parse_vtt(bodies["vtt"])}
+
+
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
-@known_miss(
-    "failed in the last full run (details hidden by xfail) yet passed run alone with the same build; "
-    "not yet explained, so it is not claimed"
-)
-def test_subtitles_are_readable(fmt, hearsay, long_forms, runs):
-    audio = long_forms["clips"]
-    body = hearsay.subtitles("base", audio.wav, fmt)
-    cues = speech.parse_srt(body) if fmt == "srt" else speech.parse_vtt(body)
+def test_subtitles_are_readable(fmt, subtitles, runs):
+    cues = subtitles[fmt]
     _, theirs = runs("clips", "base")
     longest_theirs = max(lengths(theirs))
     assert cues
@@ -143,3 +126,11 @@ def test_subtitles_are_readable(fmt, hearsay, long_forms, runs):
         # A reader keeps up with at most about 25 characters a second.
         assert len(cue.text) / duration <= 25, cue
         previous_end = cue.end
+
+
+def test_the_same_upload_gives_the_same_transcript(subtitles, runs):
+    """The srt and vtt requests (with other requests before them) hear the same words at the
+    same times: no state of one request reaches the next."""
+    assert subtitles["srt"] == subtitles["vtt"]
+    ours, _ = runs("clips", "base")
+    assert " ".join(cue.text for cue in subtitles["srt"]).split() == ours.text.split()
