@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark of issue 5 and writes target/bench-report.md (see BENCHMARKS.md).
+# Runs every benchmark (issues 5 and 11) and writes target/bench-report.md (see BENCHMARKS.md).
 # Run scripts/setup.sh first on a fresh clone. Takes a long while on 2 cores (the openmp STT
 # build alone compiles whisper.cpp again); figures are only comparable inside one run.
 #
@@ -78,6 +78,16 @@ bench_faster_whisper() {
 
 echo "== faster-whisper (scripts/bench_faster_whisper.py)"
 bench_faster_whisper || echo "skipped: faster-whisper comparison failed"
+
+# Real weights and real speech against faster-whisper on the original CTranslate2 files, with
+# the WER beside every time (benches/real.rs, scripts/bench_real.py).
+echo "== real weights (scripts/get_real_assets.sh, then cargo bench --bench real)"
+if HEARSAY_BIN=target/release/hearsay PYTHON="$PY" scripts/get_real_assets.sh; then
+  REAL_ROUNDS=3; [ "$QUICK" = 1 ] && REAL_ROUNDS=1
+  bench real HEARSAY_BENCH_RUNS="$REAL_ROUNDS" HEARSAY_BENCH_TAG="real, 2 threads"
+else
+  echo "skipped: the real assets could not be fetched"
+fi
 
 echo "== memory (release binary)"
 "$PY" scripts/bench_memory.py --binary target/release/hearsay \
